@@ -1,0 +1,1120 @@
+"""Stage 3 — build: a validated document becomes a :class:`~generator.ir.Capability`.
+
+This is where every decision of DECISIONS.md is taken once, for REST routes and MCP tools
+alike: ``call`` targets are resolved, ``with`` values parsed (``rest.x``/``tools.x``/
+``<namespace>.x`` are caller inputs, ``{{x}}`` is a template, anything else a constant),
+caller inputs are derived when none are declared, placeholders are matched by exact then
+normalised name (``project-id`` feeds ``project_id``), secrets are routed through ``binds``,
+JSONPath output mappings are compiled, and every Python name is made safe and unique.
+
+Problems are reported to the :class:`~generator.diagnostics.Reporter`; the function returns
+``None`` when the document cannot be compiled faithfully.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonpath_ng import jsonpath as jp
+from jsonpath_ng import parse as parse_jsonpath
+from jsonpath_ng.exceptions import JsonPathParserError, JsonPathLexerError
+
+from generator import ir, names
+from generator.diagnostics import DocPath, Reporter
+
+TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{([^{}]+)\}")
+TEMPLATE_VAR = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+INPUT_PREFIXES = ("rest", "tools", "mcp")
+TYPES = ("string", "number", "integer", "boolean", "array", "object")
+METHODS_WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class _Abort(Exception):
+    """An entry point cannot be built; its diagnostics were reported already."""
+
+
+@dataclass
+class _Bind:
+    env_name: str
+    namespace: str
+
+
+@dataclass
+class _ConsumedParam:
+    name: str
+    location: str
+    schema: dict[str, Any]
+    required: bool | None
+    description: str | None
+    value: Any
+    has_value: bool
+    path: DocPath
+
+
+@dataclass
+class _ConsumedOp:
+    upstream_ns: str
+    name: str
+    method: str
+    path_text: str
+    params: list[_ConsumedParam]
+    body: Any
+    raw_format: str
+    description: str | None
+    doc_path: DocPath
+    ir_op: ir.UpstreamOp | None = None
+
+
+@dataclass
+class _Upstream:
+    namespace: str
+    attr: str
+    ops: list[_ConsumedOp] = field(default_factory=list)
+    ir_upstream: ir.Upstream | None = None
+
+
+def _schema_of(declared: dict[str, Any]) -> dict[str, Any]:
+    kind = declared.get("type")
+    if kind not in TYPES:
+        kind = "string"
+    schema: dict[str, Any] = {"type": kind}
+    if kind == "array":
+        items = declared.get("items")
+        schema["items"] = _schema_of(items) if isinstance(items, dict) else {}
+    return schema
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+class Builder:
+    def __init__(self, data: dict[str, Any], report: Reporter, package: str, source: str):
+        self.data = data
+        self.report = report
+        self.package = package
+        self.source = source
+        self.binds: dict[str, _Bind] = {}
+        self.bind_namespaces: set[str] = set()
+        self.settings: dict[str, ir.Setting] = {}
+        self.setting_attrs = names.Namer({"timeout", "environ"})
+        self.upstreams: dict[str, _Upstream] = {}
+        self.upstream_attrs = names.Namer({"settings", "close", "connections"})
+        self.method_names = names.Namer({"close", "settings", "connections"})
+        self.exposes_namespaces: set[str] = set()
+
+    # -- binds and settings ---------------------------------------------------------------
+
+    def read_binds(self) -> None:
+        entries: list[tuple[DocPath, Any]] = []
+        for base in (("binds",), ("capability", "binds")):
+            holder = self.data.get(base[0]) if len(base) == 1 else self.data["capability"].get("binds")
+            for i, bind in enumerate(holder or []):
+                entries.append(((*base, i), bind))
+        for path, bind in entries:
+            namespace = str(bind.get("namespace", ""))
+            if namespace in self.bind_namespaces:
+                self.report.warning((*path, "namespace"), f"bind namespace {namespace!r} is declared twice")
+            self.bind_namespaces.add(namespace)
+            if bind.get("location"):
+                self.report.warning(
+                    (*path, "location"),
+                    "bind `location` files are not read by generated adapters; "
+                    "the keys are read from environment variables of the same name",
+                )
+            for variable, provider in (bind.get("keys") or {}).items():
+                env = str(provider) if bind.get("location") is None else str(variable)
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+                    env = names.env_name(str(variable))
+                self.binds[str(variable)] = _Bind(env, namespace)
+
+    def secret(self, variable: str, path: DocPath, *, declared_only: bool = False) -> ir.SettingRef | None:
+        """The setting for a bound variable (``X``, ``env.X``, ``<bind namespace>.X``)."""
+        name = variable
+        if "." in name:
+            prefix, rest = name.split(".", 1)
+            if prefix == "env" or prefix in self.bind_namespaces:
+                name = rest
+        bind = self.binds.get(name)
+        if bind is None:
+            if declared_only or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+                return None
+            self.report.warning(
+                path,
+                f"{{{{{variable}}}}} is not declared in `binds`; it is read from the environment variable {name}",
+            )
+            bind = _Bind(name, "")
+            self.binds[name] = bind
+        return ir.SettingRef(self.setting(bind.env_name, "secret", None, f"secret `{name}`").attr)
+
+    def setting(self, env_name: str, kind: str, default: str | None, description: str) -> ir.Setting:
+        existing = self.settings.get(env_name)
+        if existing is not None:
+            return existing
+        attr = self.setting_attrs.claim(env_name.lower(), fallback="setting")
+        setting = ir.Setting(attr, env_name, kind, default, description)  # type: ignore[arg-type]
+        self.settings[env_name] = setting
+        return setting
+
+    def settings_template(self, text: str, path: DocPath) -> ir.Template | None:
+        """A template over settings only (auth values, base URLs)."""
+        parts: list[ir.TemplatePart] = []
+        position = 0
+        ok = True
+        for match in TEMPLATE_VAR.finditer(text):
+            if match.start() > position:
+                parts.append(ir.Text(text[position : match.start()]))
+            variable = match.group(1)
+            ref = self.secret(variable, path)
+            if ref is None:
+                self.report.error(
+                    path,
+                    f"placeholder {{{{{variable}}}}} has no source: declare it under `binds` keys",
+                )
+                ok = False
+            else:
+                parts.append(ref)
+            position = match.end()
+        if position < len(text):
+            parts.append(ir.Text(text[position:]))
+        return ir.Template(tuple(parts)) if ok else None
+
+    # -- consumes ----------------------------------------------------------------------------
+
+    def read_consumes(self) -> None:
+        capability = self.data["capability"]
+        entries = list(enumerate(capability.get("consumes") or []))
+        for index, entry in entries:
+            path: DocPath = ("capability", "consumes", index)
+            if "import" in entry:
+                self.report.error(
+                    (*path, "import"),
+                    f"unsupported: imported consumes (`import: {entry.get('import')}`) at "
+                    "capability.consumes; inline the consumes entry",
+                )
+                continue
+            self.read_http_consumes(entry, path)
+
+    def read_http_consumes(self, entry: dict[str, Any], path: DocPath) -> None:
+        namespace = str(entry["namespace"])
+        if namespace in self.upstreams:
+            self.report.error((*path, "namespace"), f"consumes namespace {namespace!r} is declared twice")
+            return
+        upstream = _Upstream(namespace, self.upstream_attrs.claim(namespace, fallback="upstream"))
+        self.upstreams[namespace] = upstream
+        shared = self.read_params(entry.get("inputParameters"), (*path, "inputParameters"))
+        for r, resource in enumerate(entry.get("resources") or []):
+            rpath = (*path, "resources", r)
+            resource_params = self.read_params(resource.get("inputParameters"), (*rpath, "inputParameters"))
+            for o, operation in enumerate(resource.get("operations") or []):
+                opath = (*rpath, "operations", o)
+                own = self.read_params(operation.get("inputParameters"), (*opath, "inputParameters"))
+                merged: dict[tuple[str, str], _ConsumedParam] = {}
+                for param in (*shared, *resource_params, *own):
+                    merged[(param.name, param.location)] = param
+                op_name = str(operation["name"])
+                if any(op.name == op_name for op in upstream.ops):
+                    self.report.warning(
+                        (*opath, "name"),
+                        f"operation name {op_name!r} is used twice in namespace {namespace!r}; "
+                        "`call` uses the first one",
+                    )
+                upstream.ops.append(
+                    _ConsumedOp(
+                        namespace,
+                        op_name,
+                        str(operation.get("method", "GET")).upper(),
+                        str(resource["path"]),
+                        list(merged.values()),
+                        operation.get("body"),
+                        str(operation.get("outputRawFormat", "json")),
+                        _text(operation.get("description")),
+                        opath,
+                    )
+                )
+        self.read_base_url(upstream, entry, path)
+        upstream_auth = entry.get("authentication")
+        self._pending_auth[namespace] = (upstream_auth, (*path, "authentication"))
+
+    _pending_auth: dict[str, tuple[Any, DocPath]]
+
+    def read_params(self, raw: Any, path: DocPath) -> list[_ConsumedParam]:
+        params: list[_ConsumedParam] = []
+        for i, param in enumerate(raw or []):
+            location = str(param.get("in", "query"))
+            params.append(
+                _ConsumedParam(
+                    name=str(param["name"]),
+                    location=location,
+                    schema=_schema_of(param),
+                    required=param.get("required") if isinstance(param.get("required"), bool) else None,
+                    description=_text(param.get("description")),
+                    value=param.get("value"),
+                    has_value="value" in param,
+                    path=(*path, i),
+                )
+            )
+        return params
+
+    def read_base_url(self, upstream: _Upstream, entry: dict[str, Any], path: DocPath) -> None:
+        raw = str(entry.get("baseUri") or "")
+        env = f"{names.env_name(upstream.namespace)}_BASE_URL"
+        usable = raw
+        if raw and not re.match(r"^https?://[^/{}\s]+", raw):
+            self.report.warning(
+                (*path, "baseUri"),
+                f"baseUri {raw!r} is not an absolute http(s) URL; set {env} at run time",
+            )
+            usable = ""
+        if "{" in usable:
+            # Placeholders in the base URI must come from bound variables.
+            converted = re.sub(r"(?<!\{)\{([^{}]+)\}(?!\})", r"{{\1}}", usable)
+            unresolved = [
+                m.group(1)
+                for m in TEMPLATE_VAR.finditer(converted)
+                if self.secret(m.group(1), (*path, "baseUri"), declared_only=True) is None
+            ]
+            if unresolved:
+                self.report.warning(
+                    (*path, "baseUri"),
+                    f"baseUri placeholders {', '.join(unresolved)} are not bound variables; set {env} at run time",
+                )
+                usable = ""
+        elif not raw:
+            self.report.warning(
+                (*path, "baseUri"),
+                f"baseUri is empty; the generated adapters require the environment variable {env}",
+            )
+        default = usable.rstrip("/") if usable and "{" not in usable else None
+        setting = self.setting(env, "base_url", default, f"base URL of `{upstream.namespace}`")
+        template: ir.Template
+        if usable and "{" in usable:
+            converted = re.sub(r"(?<!\{)\{([^{}]+)\}(?!\})", r"{{\1}}", usable.rstrip("/"))
+            built = self.settings_template(converted, (*path, "baseUri"))
+            template = built or ir.Template((ir.SettingRef(setting.attr),))
+            setting = self.setting(env, "base_url", "", setting.description)
+        else:
+            template = ir.Template((ir.SettingRef(setting.attr),))
+        self._base_urls[upstream.namespace] = (template, setting)
+
+    _base_urls: dict[str, tuple[ir.Template, ir.Setting]]
+
+    def read_auth(self, raw: Any, path: DocPath) -> ir.Auth | None:
+        if not isinstance(raw, dict):
+            return None
+        kind = raw.get("type")
+        if kind == "bearer":
+            token = self.settings_template(str(raw.get("token", "")), (*path, "token"))
+            return ir.Auth("bearer", value=token) if token else None
+        if kind == "apikey":
+            placement = raw.get("placement")
+            if placement not in ("header", "query"):
+                self.report.error((*path, "placement"), "apikey authentication needs `placement: header` or `query`")
+                return None
+            key = str(raw.get("key", ""))
+            if not key:
+                self.report.error((*path, "key"), "apikey authentication needs a `key` (header or query name)")
+                return None
+            value = self.settings_template(str(raw.get("value", "")), (*path, "value"))
+            return ir.Auth("apikey", placement=placement, key=key, value=value) if value else None
+        if kind in ("basic", "digest"):
+            user = self.settings_template(str(raw.get("username", "")), (*path, "username"))
+            password = self.settings_template(str(raw.get("password", "")), (*path, "password"))
+            if user is None or password is None:
+                return None
+            return ir.Auth(kind, username=user, password=password)
+        self.report.error((*path, "type"), f"unsupported: `{kind}` authentication on a consumed API at {'.'.join(map(str, path))}")
+        return None
+
+    def finish_upstreams(self) -> None:
+        for upstream in self.upstreams.values():
+            template, setting = self._base_urls[upstream.namespace]
+            raw_auth, auth_path = self._pending_auth[upstream.namespace]
+            auth = self.read_auth(raw_auth, auth_path) if raw_auth is not None else None
+            for op in upstream.ops:
+                op.ir_op = self.build_upstream_op(op)
+            operations = tuple(op.ir_op for op in upstream.ops if op.ir_op is not None)
+            upstream.ir_upstream = ir.Upstream(
+                upstream.namespace, upstream.attr, template, setting, auth, operations
+            )
+
+    def build_upstream_op(self, op: _ConsumedOp) -> ir.UpstreamOp:
+        argnames = names.Namer({"self"})
+        params: list[ir.UpstreamParam] = []
+        by_name: dict[str, str] = {}
+        path_parts: list[ir.Text | ir.PathVar] = []
+        placeholders: list[str] = []
+        position = 0
+        for match in PLACEHOLDER.finditer(op.path_text):
+            name = (match.group(1) or match.group(2) or "").strip()
+            if match.start() > position:
+                path_parts.append(ir.Text(op.path_text[position : match.start()]))
+            placeholders.append(name)
+            declared = next((p for p in op.params if p.name == name and p.location == "path"), None)
+            declared = declared or next(
+                (p for p in op.params if names.normalise(p.name) == names.normalise(name) and p.location == "path"),
+                None,
+            )
+            key = f"path:{name}"
+            if key not in by_name:
+                ident = argnames.claim(name, fallback="path")
+                by_name[key] = ident
+                params.append(
+                    ir.UpstreamParam(
+                        name,
+                        ident,
+                        "path",
+                        declared.schema if declared else {"type": "string"},
+                        True,
+                        declared.description if declared else None,
+                    )
+                )
+            path_parts.append(ir.PathVar(by_name[key]))
+            position = match.end()
+        if position < len(op.path_text):
+            path_parts.append(ir.Text(op.path_text[position:]))
+        placeholder_keys = {names.normalise(p) for p in placeholders}
+        for param in op.params:
+            if param.location == "path":
+                if names.normalise(param.name) not in placeholder_keys:
+                    self.report.warning(
+                        param.path,
+                        f"path parameter {param.name!r} has no placeholder in {op.path_text!r}; it is ignored",
+                    )
+                continue
+            if param.location == "environment":
+                continue
+            ident = argnames.claim(param.name, fallback="param")
+            by_name[f"{param.location}:{param.name}"] = ident
+            required = bool(param.required)
+            params.append(
+                ir.UpstreamParam(param.name, ident, param.location, param.schema, required, param.description)  # type: ignore[arg-type]
+            )
+        body = self.request_body(op, params, argnames)
+        return ir.UpstreamOp(
+            name=op.name,
+            ident=self.method_names.claim(op.name, fallback="operation"),
+            method=op.method,
+            path=tuple(path_parts),
+            params=tuple(params),
+            body=body,
+            raw_format=op.raw_format,
+            description=op.description,
+        )
+
+    def request_body(
+        self, op: _ConsumedOp, params: list[ir.UpstreamParam], argnames: names.Namer
+    ) -> ir.RequestBody:
+        body_params = [p for p in params if p.location == "body"]
+        if op.body is not None:
+            kind = "json"
+            media = "application/json"
+            if isinstance(op.body, dict) and "type" in op.body:
+                declared = str(op.body.get("type"))
+                if declared in ("formUrlEncoded",):
+                    kind, media = "form", "application/x-www-form-urlencoded"
+                elif declared in ("text", "xml", "sparql"):
+                    kind = "text"
+                    media = {"text": "text/plain", "xml": "application/xml", "sparql": "application/sparql-query"}[declared]
+                elif declared != "json":
+                    self.report.error(
+                        (*op.doc_path, "body", "type"),
+                        f"unsupported: `{declared}` request bodies at {'.'.join(map(str, op.doc_path))}.body",
+                    )
+            elif isinstance(op.body, str):
+                kind = "text"
+            ident = argnames.claim("request_body", fallback="body")
+            params.append(ir.UpstreamParam("(body)", ident, "body", {"type": "object"}, False, None))
+            return ir.RequestBody(kind, ident=ident, media_type=media)  # type: ignore[arg-type]
+        if not body_params:
+            return ir.RequestBody("none")
+        if len(body_params) == 1 and (body_params[0].wire_name == "body" or body_params[0].schema.get("type") in ("object", "array")):
+            return ir.RequestBody("json", ident=body_params[0].ident)
+        return ir.RequestBody("fields", fields=tuple((p.wire_name, p.ident) for p in body_params))
+
+    def consumed_body_template(self, op: _ConsumedOp) -> Any:
+        body = op.body
+        if isinstance(body, dict) and "type" in body:
+            return body.get("data")
+        return body
+
+    # -- exposes -----------------------------------------------------------------------------
+
+    def build(self) -> ir.Capability | None:
+        self._pending_auth = {}
+        self._base_urls = {}
+        self.read_binds()
+        for exposes in self.data["capability"].get("exposes") or []:
+            self.exposes_namespaces.add(str(exposes.get("namespace", "")))
+        self.read_consumes()
+        self.finish_upstreams()
+        rest_adapters: list[ir.RestAdapter] = []
+        mcp_adapters: list[ir.McpAdapter] = []
+        rest_count = sum(1 for e in self.data["capability"].get("exposes") or [] if e.get("type") == "rest")
+        mcp_count = sum(1 for e in self.data["capability"].get("exposes") or [] if e.get("type") == "mcp")
+        modules = names.Namer({"upstream", "settings", "openapi", "__init__"})
+        if self.data["capability"].get("aggregates"):
+            self.report.warning(("capability", "aggregates"), "unsupported: aggregates at capability.aggregates are ignored unless referenced")
+        for index, exposes in enumerate(self.data["capability"].get("exposes") or []):
+            path: DocPath = ("capability", "exposes", index)
+            kind = exposes.get("type")
+            if kind == "rest":
+                module = "rest" if rest_count == 1 else modules.claim(f"rest_{exposes.get('namespace', index)}")
+                adapter = self.build_rest(exposes, path, module)
+                if adapter:
+                    rest_adapters.append(adapter)
+            elif kind == "mcp":
+                module = "mcp_server" if mcp_count == 1 else modules.claim(f"mcp_server_{exposes.get('namespace', index)}")
+                mcp = self.build_mcp(exposes, path, module)
+                if mcp:
+                    mcp_adapters.append(mcp)
+            else:
+                self.report.warning(
+                    (*path, "type"),
+                    f"unsupported: `{kind}` adapter at {'.'.join(map(str, path))}; it is not generated",
+                )
+        info = self.data.get("info") or {}
+        title = _text(info.get("label")) or self.package
+        upstreams = tuple(u.ir_upstream for u in self.upstreams.values() if u.ir_upstream)
+        return ir.Capability(
+            source=self.source,
+            package=self.package,
+            title=title,
+            description=_text(info.get("description")) or "",
+            version="1.0.0",
+            naftiko=str(self.data.get("naftiko")),
+            settings=tuple(sorted(self.settings.values(), key=lambda s: s.env_name)),
+            upstreams=upstreams,
+            rest_adapters=tuple(rest_adapters),
+            mcp_adapters=tuple(mcp_adapters),
+        )
+
+    def build_rest(self, exposes: dict[str, Any], path: DocPath, module: str) -> ir.RestAdapter | None:
+        namespace = str(exposes["namespace"])
+        views = names.Namer({"blueprint", "create_app", "upstream_client", "main", "openapi_document", "docs", "healthz"})
+        operation_ids: set[str] = set()
+        seen: dict[tuple[str, str], DocPath] = {}
+        routes: list[ir.Route] = []
+        adapter_params = list(exposes.get("inputParameters") or [])
+        if exposes.get("authentication"):
+            self.report.warning(
+                (*path, "authentication"),
+                "REST adapter authentication is documented in OpenAPI but not enforced by the generated app",
+            )
+        for r, resource in enumerate(exposes.get("resources") or []):
+            rpath = (*path, "resources", r)
+            exposed_path = str(resource["path"])
+            if "forward" in resource and not resource.get("operations"):
+                self.report.error(
+                    (*rpath, "forward"),
+                    f"unsupported: `forward` at {'.'.join(map(str, rpath))}.forward",
+                )
+                continue
+            tag = str(resource.get("name") or exposed_path)
+            resource_params = list(resource.get("inputParameters") or [])
+            for o, operation in enumerate(resource.get("operations") or []):
+                opath = (*rpath, "operations", o)
+                method = str(operation["method"]).upper()
+                key = (self.route_key(exposed_path), method)
+                if key in seen:
+                    self.report.warning(
+                        opath,
+                        f"{method} {exposed_path} is declared twice; the first declaration "
+                        f"({'.'.join(map(str, seen[key]))}) is kept",
+                    )
+                    continue
+                seen[key] = opath
+                try:
+                    route = self.build_route(
+                        namespace, exposed_path, method, operation, opath, tag,
+                        [*adapter_params, *resource_params], views, operation_ids,
+                    )
+                except _Abort:
+                    continue
+                routes.append(route)
+        if exposes.get("resources") and not routes and not self.report.sink.errors_in(self.report.file):
+            return None
+        return ir.RestAdapter(
+            namespace=namespace,
+            module=module,
+            port=int(exposes.get("port", 8080)),
+            address=str(exposes.get("address") or "localhost"),
+            description=_text(exposes.get("description")),
+            routes=tuple(routes),
+            auth=self.server_auth(exposes.get("authentication")),
+        )
+
+    def server_auth(self, raw: Any) -> ir.Auth | None:
+        if not isinstance(raw, dict):
+            return None
+        kind = raw.get("type")
+        if kind in ("bearer", "basic", "digest"):
+            return ir.Auth(kind)
+        if kind == "apikey" and raw.get("placement") in ("header", "query"):
+            return ir.Auth("apikey", placement=raw["placement"], key=str(raw.get("key", "")))
+        return None
+
+    @staticmethod
+    def openapi_path(path: str) -> str:
+        """``/a/{{b}}/{c}`` -> ``/a/{b}/{c}``."""
+        text = PLACEHOLDER.sub(lambda m: "{" + (m.group(1) or m.group(2) or "").strip() + "}", path)
+        return text if text.startswith("/") else "/" + text
+
+    @staticmethod
+    def route_key(path: str) -> str:
+        return PLACEHOLDER.sub("{}", path)
+
+    def flask_rule(self, exposed_path: str, path_idents: dict[str, str], opath: DocPath) -> str:
+        rule = ""
+        position = 0
+        for match in PLACEHOLDER.finditer(exposed_path):
+            literal = exposed_path[position : match.start()]
+            rule += literal
+            name = (match.group(1) or match.group(2) or "").strip()
+            rule += f"<{path_idents[name]}>"
+            position = match.end()
+        rule += exposed_path[position:]
+        if re.search(r"[<>]", PLACEHOLDER.sub("", exposed_path)):
+            self.report.error((*opath[:-2], "path"), f"the path {exposed_path!r} contains '<' or '>'")
+            raise _Abort
+        if not rule.startswith("/"):
+            rule = "/" + rule
+        return rule
+
+    def build_route(
+        self,
+        namespace: str,
+        exposed_path: str,
+        method: str,
+        operation: dict[str, Any],
+        opath: DocPath,
+        tag: str,
+        inherited_params: list[dict[str, Any]],
+        views: names.Namer,
+        operation_ids: set[str],
+    ) -> ir.Route:
+        path_vars = [(m.group(1) or m.group(2) or "").strip() for m in PLACEHOLDER.finditer(exposed_path)]
+        idents = names.Namer()
+        path_idents = {name: idents.claim(name, fallback="path") for name in dict.fromkeys(path_vars)}
+        entry = self.build_entry(
+            kind="rest",
+            adapter_namespace=namespace,
+            spec=operation,
+            spec_path=opath,
+            declared=[*inherited_params, *(operation.get("inputParameters") or [])],
+            path_vars=path_idents,
+        )
+        rule = self.flask_rule(exposed_path, path_idents, opath)
+        name = str(operation.get("name") or f"{method.lower()}-{tag}")
+        operation_id = name
+        counter = 2
+        while operation_id in operation_ids:
+            operation_id = f"{name}-{counter}"
+            counter += 1
+        if operation_id != name:
+            self.report.warning(
+                (*opath, "name"),
+                f"operation name {name!r} is used twice in this adapter; its operationId is {operation_id!r}",
+            )
+        operation_ids.add(operation_id)
+        return ir.Route(
+            ident=views.claim(operation_id, fallback="route"),
+            rule=rule,
+            path=self.openapi_path(exposed_path),
+            method=method,
+            operation_id=operation_id,
+            tag=tag,
+            summary=_text(operation.get("label")),
+            description=_text(operation.get("description")),
+            entry=entry,
+        )
+
+    def build_mcp(self, exposes: dict[str, Any], path: DocPath, module: str) -> ir.McpAdapter | None:
+        namespace = str(exposes["namespace"])
+        handlers = names.Namer({"build_server", "main", "TOOLS"})
+        tools: list[ir.Tool] = []
+        seen: dict[str, DocPath] = {}
+        for key in ("resources", "prompts"):
+            if exposes.get(key):
+                self.report.warning(
+                    (*path, key),
+                    f"unsupported: MCP {key} at {'.'.join(map(str, path))}.{key} are not generated",
+                )
+        for t, tool in enumerate(exposes.get("tools") or []):
+            tpath = (*path, "tools", t)
+            name = str(tool["name"])
+            if not TOOL_NAME.match(name):
+                reason = "is longer than 64 characters" if len(name) > 64 else "has characters outside [a-zA-Z0-9_-]"
+                self.report.error(
+                    (*tpath, "name"),
+                    f"MCP tool name {name!r} {reason}; tool names must match ^[a-zA-Z0-9_-]{{1,64}}$",
+                )
+                continue
+            if name in seen:
+                self.report.error(
+                    (*tpath, "name"),
+                    f"duplicate MCP tool name {name!r} (first at {'.'.join(map(str, seen[name]))})",
+                )
+                continue
+            seen[name] = tpath
+            try:
+                entry = self.build_entry(
+                    kind="mcp",
+                    adapter_namespace=namespace,
+                    spec=tool,
+                    spec_path=tpath,
+                    declared=list(tool.get("inputParameters") or []),
+                    path_vars={},
+                )
+            except _Abort:
+                continue
+            tools.append(
+                ir.Tool(
+                    name=name,
+                    ident=handlers.claim(name, fallback="tool"),
+                    title=_text(tool.get("label")),
+                    description=_text(tool.get("description")) or name,
+                    annotations=self.annotations(tool.get("hints")),
+                    input_schema=self.input_schema(entry.inputs),
+                    entry=entry,
+                )
+            )
+        transport = str(exposes.get("transport") or "http")
+        return ir.McpAdapter(
+            namespace=namespace,
+            module=module,
+            port=int(exposes.get("port") or 9090),
+            address=str(exposes.get("address") or "localhost"),
+            transport="stdio" if transport == "stdio" else "http",
+            description=_text(exposes.get("description")),
+            tools=tuple(tools),
+        )
+
+    @staticmethod
+    def annotations(hints: Any) -> dict[str, bool] | None:
+        if not isinstance(hints, dict):
+            return None
+        mapping = {
+            "readOnly": "readOnlyHint",
+            "destructive": "destructiveHint",
+            "idempotent": "idempotentHint",
+            "openWorld": "openWorldHint",
+        }
+        result = {mapping[k]: bool(v) for k, v in hints.items() if k in mapping and isinstance(v, bool)}
+        return result or None
+
+    @staticmethod
+    def input_schema(inputs: Iterable[ir.Input]) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for item in inputs:
+            prop = dict(item.schema)
+            if item.description is not None:
+                prop["description"] = item.description
+            properties[item.name] = prop
+            if item.required:
+                required.append(item.name)
+        schema: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            schema["required"] = required
+        return schema
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def find_op(self, call: str, path: DocPath) -> tuple[_Upstream, _ConsumedOp]:
+        if "." not in call:
+            self.report.error(path, f"`call: {call}` must be `<consumes namespace>.<operation>`")
+            raise _Abort
+        namespace, op_name = call.rsplit(".", 1)
+        upstream = self.upstreams.get(namespace)
+        if upstream is None:
+            known = ", ".join(sorted(self.upstreams)) or "none"
+            self.report.error(path, f"`call: {call}` names no consumed namespace {namespace!r} (known: {known})")
+            raise _Abort
+        op = next((o for o in upstream.ops if o.name == op_name), None)
+        if op is None or op.ir_op is None:
+            known = ", ".join(o.name for o in upstream.ops) or "none"
+            self.report.error(
+                path,
+                f"`call: {call}` names no operation of namespace {namespace!r}; known operations: {known}",
+            )
+            raise _Abort
+        return upstream, op
+
+    def build_entry(
+        self,
+        *,
+        kind: str,
+        adapter_namespace: str,
+        spec: dict[str, Any],
+        spec_path: DocPath,
+        declared: list[dict[str, Any]],
+        path_vars: dict[str, str],
+    ) -> ir.EntryPoint:
+        for unsupported in ("steps", "ref"):
+            if unsupported in spec:
+                self.report.error(
+                    (*spec_path, unsupported),
+                    f"unsupported: orchestrated `{unsupported}` at {'.'.join(map(str, spec_path))}.{unsupported}",
+                )
+                raise _Abort
+        resolver = _InputResolver(self, kind, adapter_namespace, spec_path)
+        for name, ident in path_vars.items():
+            resolver.add(ir.Input(name, ident, "path", {"type": "string"}, True, None))
+        for i, param in enumerate(declared):
+            resolver.declare(param, (*spec_path, "inputParameters", i) if i < len(spec.get("inputParameters") or []) else spec_path)
+        outputs = spec.get("outputParameters") or []
+        call = spec.get("call")
+        if call is None:
+            if any(isinstance(o, dict) and "value" in o for o in outputs):
+                shape, schema = self.output_shape(outputs, (*spec_path, "outputParameters"), "json", resolver)
+                return ir.EntryPoint(resolver.frozen(), None, None, (), shape, schema)
+            self.report.error(spec_path, "the operation has no `call` (and no static output values)")
+            raise _Abort
+        upstream, op = self.find_op(str(call), (*spec_path, "call"))
+        assert op.ir_op is not None and upstream.ir_upstream is not None
+        bindings = resolver.bind(op, spec.get("with") or {}, (*spec_path, "with"))
+        shape, schema = self.output_shape(outputs, (*spec_path, "outputParameters"), op.raw_format, resolver)
+        return ir.EntryPoint(resolver.frozen(), upstream.ir_upstream, op.ir_op, bindings, shape, schema)
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def output_shape(
+        self, outputs: list[Any], path: DocPath, raw_format: str, resolver: _InputResolver
+    ) -> tuple[ir.OutputShape, dict[str, Any] | None]:
+        if raw_format != "json":
+            return ir.Raw(), None
+        valid = [(i, o) for i, o in enumerate(outputs) if isinstance(o, dict)]
+        if not valid:
+            return ir.Whole(), None
+        if len(valid) == 1:
+            i, only = valid[0]
+            return self.shape_of(only, (*path, i), resolver, relative=False)
+        items: list[tuple[str, ir.OutputShape]] = []
+        properties: dict[str, Any] = {}
+        for i, output in valid:
+            name = str(output.get("name") or f"value{i}")
+            shape, schema = self.shape_of(output, (*path, i), resolver, relative=False)
+            items.append((name, shape))
+            properties[name] = schema or {}
+        return ir.Fields(tuple(items)), {"type": "object", "properties": properties}
+
+    def shape_of(
+        self, output: dict[str, Any], path: DocPath, resolver: _InputResolver, *, relative: bool
+    ) -> tuple[ir.OutputShape, dict[str, Any] | None]:
+        kind = output.get("type") if output.get("type") in TYPES else None
+        schema: dict[str, Any] = {"type": kind} if kind else {}
+        if "value" in output and "mapping" not in output:
+            value = output["value"]
+            if isinstance(value, str) and value.startswith("$"):
+                steps = self.compile_jsonpath(value, (*path, "value"))
+                return (ir.Whole() if not steps else ir.Pick(steps)), schema or None
+            return ir.Static(resolver.value(value, (*path, "value"), None)), schema or None
+        mapping = output.get("mapping")
+        steps: tuple[ir.Step, ...] = ()
+        if isinstance(mapping, str):
+            steps = self.compile_jsonpath(mapping, (*path, "mapping"))
+        properties = output.get("properties")
+        if kind == "array" and isinstance(output.get("items"), dict):
+            item_shape, item_schema = self.shape_of(output["items"], (*path, "items"), resolver, relative=True)
+            schema["items"] = item_schema or {}
+            return ir.Each(steps, item_shape), schema
+        if isinstance(properties, dict) and properties:
+            fields: list[tuple[str, ir.OutputShape]] = []
+            props_schema: dict[str, Any] = {}
+            for key, sub in properties.items():
+                if not isinstance(sub, dict):
+                    continue
+                sub_shape, sub_schema = self.shape_of(sub, (*path, "properties", key), resolver, relative=relative)
+                fields.append((str(key), sub_shape))
+                props_schema[str(key)] = sub_schema or {}
+            schema = {"type": "object", "properties": props_schema}
+            if steps and not relative and mapping not in ("$", "$."):
+                # An object with both a mapping and properties: properties are read from the
+                # mapped subtree.
+                return ir.Each(steps, ir.Fields(tuple(fields))) if False else ir.Fields(tuple(fields)), schema
+            return ir.Fields(tuple(fields)), schema
+        if not steps and mapping is None and kind == "object":
+            return ir.Whole(), schema
+        if kind == "array":
+            schema["items"] = {}
+        if not steps:
+            return ir.Whole(), schema or None
+        return ir.Pick(steps), schema or None
+
+    def compile_jsonpath(self, expression: str, path: DocPath) -> tuple[ir.Step, ...]:
+        text = expression.strip()
+        if text in ("$", "$."):
+            return ()
+        if text.startswith("$.") and text[2:3] == "[":
+            text = "$" + text[2:]
+        try:
+            tree = parse_jsonpath(text)
+        except (JsonPathParserError, JsonPathLexerError, Exception):
+            simple = text[2:] if text.startswith("$.") else None
+            if simple and re.fullmatch(r"[^.\[\]]+(\.[^.\[\]]+)*", simple):
+                return tuple(simple.split("."))
+            self.report.error(path, f"cannot read the JSONPath {expression!r}")
+            raise _Abort from None
+        steps: list[ir.Step] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, jp.Root):
+                return
+            if isinstance(node, jp.Child):
+                walk(node.left)
+                walk(node.right)
+                return
+            if isinstance(node, jp.Fields) and len(node.fields) == 1:
+                steps.append(ir.Wildcard() if node.fields[0] == "*" else node.fields[0])
+                return
+            if isinstance(node, jp.Index) and len(node.indices) == 1:
+                steps.append(int(node.indices[0]))
+                return
+            if isinstance(node, (jp.Slice, jp.Wildcard if hasattr(jp, "Wildcard") else jp.Slice)):
+                if isinstance(node, jp.Slice) and (node.start is not None or node.end is not None or node.step is not None):
+                    raise ValueError("slice")
+                steps.append(ir.Wildcard())
+                return
+            raise ValueError(type(node).__name__)
+
+        try:
+            walk(tree)
+        except ValueError as exc:
+            self.report.error(
+                path,
+                f"unsupported: JSONPath {expression!r} uses {exc} (supported: fields, [n], [*])",
+            )
+            raise _Abort from None
+        return tuple(steps)
+
+
+class _InputResolver:
+    """Caller inputs of one entry point, and how they bind to upstream parameters."""
+
+    def __init__(self, builder: Builder, kind: str, adapter_namespace: str, path: DocPath):
+        self.builder = builder
+        self.kind = kind
+        self.adapter_namespace = adapter_namespace
+        self.path = path
+        self.inputs: dict[str, ir.Input] = {}
+        self.declared = False
+        self.idents = names.Namer()
+
+    @property
+    def report(self) -> Reporter:
+        return self.builder.report
+
+    def add(self, item: ir.Input) -> None:
+        self.inputs[item.name] = item
+        self.idents.taken.add(item.ident)
+
+    def frozen(self) -> tuple[ir.Input, ...]:
+        return tuple(self.inputs.values())
+
+    def declare(self, param: dict[str, Any], path: DocPath) -> None:
+        self.declared = True
+        name = str(param["name"])
+        default_location = "query" if self.kind == "rest" else "query"
+        location = str(param.get("in") or default_location)
+        if location not in ("path", "query", "header", "cookie", "body"):
+            location = "query"
+        existing = self.lookup(name)
+        if existing is not None and existing.location == "path":
+            schema = _schema_of(param)
+            self.inputs[existing.name] = ir.Input(
+                existing.name, existing.ident, "path", schema, True, _text(param.get("description"))
+            )
+            return
+        if location == "path" and self.kind == "rest":
+            self.report.warning(path, f"path parameter {name!r} has no placeholder in the exposed path; it is read from the query")
+            location = "query"
+        required = param.get("required")
+        self.add(
+            ir.Input(
+                name,
+                self.idents.claim(name, fallback="param"),
+                location,  # type: ignore[arg-type]
+                _schema_of(param),
+                True if not isinstance(required, bool) else required,
+                _text(param.get("description")),
+            )
+        )
+
+    def lookup(self, name: str) -> ir.Input | None:
+        if name in self.inputs:
+            return self.inputs[name]
+        key = names.normalise(name)
+        matches = [i for i in self.inputs.values() if names.normalise(i.name) == key]
+        return matches[0] if matches else None
+
+    def reference(self, text: str) -> str | None:
+        """``rest.x`` / ``tools.x`` / ``mcp.x`` / ``<namespace>.x`` -> ``x``."""
+        if "." not in text:
+            return None
+        prefix, name = text.split(".", 1)
+        if prefix in INPUT_PREFIXES or prefix == self.adapter_namespace or prefix in self.builder.exposes_namespaces:
+            return name
+        return None
+
+    def need(self, name: str, feeding: ir.UpstreamParam | None, path: DocPath) -> ir.Input:
+        existing = self.lookup(name)
+        if existing is not None:
+            return existing
+        if self.declared:
+            known = ", ".join(self.inputs) or "none"
+            self.report.error(path, f"no input parameter named {name!r} is declared (declared: {known})")
+            raise _Abort
+        location = feeding.location if feeding else "query"
+        if location == "path" and self.kind == "rest":
+            self.report.error(
+                path,
+                f"{name!r} fills an upstream path placeholder, but the exposed path has no "
+                "matching placeholder; add it to the path or map a value with `with`",
+            )
+            raise _Abort
+        schema = dict(feeding.schema) if feeding else {"type": "string"}
+        required = True if location == "path" else bool(feeding and feeding.required)
+        item = ir.Input(
+            name,
+            self.idents.claim(name, fallback="param"),
+            location,  # type: ignore[arg-type]
+            schema,
+            required,
+            feeding.description if feeding else None,
+        )
+        self.add(item)
+        return item
+
+    def value(self, raw: Any, path: DocPath, feeding: ir.UpstreamParam | None) -> ir.ValueExpr:
+        if isinstance(raw, str):
+            ref = self.reference(raw.strip())
+            if ref is not None and "{{" not in raw:
+                return ir.FromInput(self.need(ref, feeding, path).name)
+            if "{{" in raw:
+                whole = TEMPLATE_VAR.fullmatch(raw.strip())
+                if whole:
+                    part = self.template_part(whole.group(1), path, feeding)
+                    if isinstance(part, ir.InputRef):
+                        return ir.FromInput(part.name)
+                    if isinstance(part, ir.SettingRef):
+                        return ir.FromSetting(part.attr)
+                parts: list[ir.TemplatePart] = []
+                position = 0
+                for match in TEMPLATE_VAR.finditer(raw):
+                    if match.start() > position:
+                        parts.append(ir.Text(raw[position : match.start()]))
+                    parts.append(self.template_part(match.group(1), path, None))
+                    position = match.end()
+                if position < len(raw):
+                    parts.append(ir.Text(raw[position:]))
+                return ir.Template(tuple(parts))
+            return ir.Const(raw)
+        if isinstance(raw, dict):
+            return ir.ObjectExpr(tuple((str(k), self.value(v, (*path, str(k)), None)) for k, v in raw.items()))
+        if isinstance(raw, list):
+            return ir.ArrayExpr(tuple(self.value(v, (*path, i), None) for i, v in enumerate(raw)))
+        return ir.Const(raw)
+
+    def template_part(self, variable: str, path: DocPath, feeding: ir.UpstreamParam | None) -> ir.TemplatePart:
+        ref = self.reference(variable)
+        if ref is not None:
+            return ir.InputRef(self.need(ref, feeding, path).name)
+        existing = self.lookup(variable)
+        if existing is not None:
+            return ir.InputRef(existing.name)
+        secret = self.builder.secret(variable, path, declared_only=True)
+        if secret is not None:
+            return secret
+        if "." in variable:
+            self.report.error(path, f"placeholder {{{{{variable}}}}} has no source")
+            raise _Abort
+        return ir.InputRef(self.need(variable, feeding, path).name)
+
+    def bind(self, op: _ConsumedOp, with_map: Any, path: DocPath) -> tuple[ir.Binding, ...]:
+        assert op.ir_op is not None
+        params = op.ir_op.params
+        bindings: dict[str, ir.Binding] = {}
+        body = op.ir_op.body
+        template_vars: set[str] = set()
+        if body.kind in ("json", "form", "text") and body.ident and op.body is not None:
+            template_vars = set(TEMPLATE_VAR.findall(repr(self.builder.consumed_body_template(op))))
+        if not isinstance(with_map, dict):
+            with_map = {}
+        for key, raw in with_map.items():
+            key = str(key)
+            wpath = (*path, key)
+            candidates = [p for p in params if p.wire_name == key] or [
+                p for p in params if names.normalise(p.wire_name) == names.normalise(key) and p.wire_name != "(body)"
+            ]
+            if len(candidates) > 1:
+                where = " and ".join(p.location for p in candidates)
+                self.report.error(
+                    wpath,
+                    f"`{key}` is ambiguous: {op.upstream_ns}.{op.name} has {key!r} in {where} "
+                    f"({'.'.join(map(str, op.doc_path))})",
+                )
+                raise _Abort
+            if not candidates:
+                if key in template_vars or any(v.split(".")[-1] == key for v in template_vars):
+                    self.value(raw, wpath, None)
+                    continue
+                known = ", ".join(p.wire_name for p in params if p.wire_name != "(body)") or "none"
+                self.report.error(
+                    wpath,
+                    f"`{key}` is not an input parameter of {op.upstream_ns}.{op.name} (it has: {known})",
+                )
+                raise _Abort
+            param = candidates[0]
+            bindings[param.ident] = ir.Binding(param.ident, self.value(raw, wpath, param))
+        consumed_by_name = {(p.name, p.location): p for p in op.params}
+        for param in params:
+            if param.ident in bindings:
+                continue
+            if param.wire_name == "(body)":
+                data = self.builder.consumed_body_template(op)
+                bindings[param.ident] = ir.Binding(param.ident, self.value(data, (*op.doc_path, "body"), None))
+                continue
+            source = consumed_by_name.get((param.wire_name, param.location))
+            if source is not None and source.has_value:
+                bindings[param.ident] = ir.Binding(param.ident, self.value(source.value, (*source.path, "value"), param))
+                continue
+            existing = self.lookup(param.wire_name)
+            if existing is not None:
+                bindings[param.ident] = ir.Binding(param.ident, ir.FromInput(existing.name))
+                continue
+            if param.location == "path" or (param.required and not self.declared):
+                if param.location == "path" and self.declared:
+                    self.report.error(
+                        (*op.doc_path[:-2], "path"),
+                        f"the placeholder {{{param.wire_name}}} in {op.path_text!r} has no source: "
+                        f"no `with` entry or input parameter of {'.'.join(map(str, self.path))} supplies {param.wire_name!r}",
+                    )
+                    raise _Abort
+                if param.location == "path" and self.kind == "rest":
+                    self.report.error(
+                        (*op.doc_path[:-2], "path"),
+                        f"the placeholder {{{param.wire_name}}} in {op.path_text!r} has no source: "
+                        "the exposed path has no matching placeholder and no `with` entry maps it",
+                    )
+                    raise _Abort
+                item = self.need(param.wire_name, param, path)
+                bindings[param.ident] = ir.Binding(param.ident, ir.FromInput(item.name))
+        ordered = [bindings[p.ident] for p in params if p.ident in bindings]
+        return tuple(ordered)
+
+
+def build_capability(data: dict[str, Any], report: Reporter, source: Path) -> ir.Capability | None:
+    builder = Builder(data, report, names.package_name(source.stem), source.name)
+    before = report.sink.errors_in(report.file)
+    capability = builder.build()
+    if report.sink.errors_in(report.file) and not before:
+        return None
+    return capability

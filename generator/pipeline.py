@@ -1,0 +1,102 @@
+"""The pipeline: load -> validate -> build -> emit, for a set of capability files.
+
+Nothing here writes files; :mod:`generator.write` does, and only when there are no errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import ir
+from generator.build import build_capability
+from generator.diagnostics import Diagnostic, Diagnostics, Reporter, Severity
+from generator.emit import emit_capability, emit_shared
+from generator.load import load_file
+from generator.validate import DocumentKind, check_schema, classify
+
+CAPABILITY_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Compilation:
+    diagnostics: Diagnostics = field(default_factory=Diagnostics)
+    capabilities: list[ir.Capability] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def collect(paths: Sequence[Path]) -> list[Path]:
+    """Capability files named, or found directly inside named folders (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.iterdir() if p.is_file() and p.suffix in CAPABILITY_SUFFIXES)
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def display_name(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def compile_file(path: Path, sink: Diagnostics, *, strict: bool = False) -> ir.Capability | None | str:
+    """One file -> its IR, ``None`` when it has errors, or ``"skip"`` for a shared consumes file."""
+    file = display_name(path)
+    document = load_file(path, sink, file)
+    if document is None:
+        return None
+    report = Reporter(file, document.positions, sink)
+    kind = classify(document.data, report)
+    if kind is DocumentKind.REFUSED:
+        return None
+    before = sink.errors_in(file)
+    check_schema(document.data, report, strict=strict)
+    if kind is DocumentKind.SHARED_CONSUMES:
+        report.warning((), "a shared consumes file (an import target); nothing is generated from it")
+        return "skip"
+    if sink.errors_in(file) and not before:
+        return None
+    return build_capability(document.data, report, path)
+
+
+def compile_paths(
+    paths: Iterable[Path], *, strict: bool = False, openapi_version: str = "3.1.0"
+) -> Compilation:
+    result = Compilation()
+    owners: dict[str, str] = {}
+    for path in paths:
+        capability = compile_file(path, result.diagnostics, strict=strict)
+        if capability == "skip":
+            result.skipped.append(str(path))
+            continue
+        if capability is None or isinstance(capability, str):
+            continue
+        if capability.package in owners:
+            result.diagnostics.add(
+                Diagnostic(
+                    display_name(path),
+                    1,
+                    1,
+                    Severity.ERROR,
+                    f"this file's package `{capability.package}` collides with the one of "
+                    f"{owners[capability.package]}; rename one of the files",
+                )
+            )
+            continue
+        owners[capability.package] = display_name(path)
+        result.capabilities.append(capability)
+    if result.diagnostics.has_errors():
+        return result
+    if result.capabilities:
+        result.files.update(emit_shared())
+    for capability in result.capabilities:
+        result.files.update(emit_capability(capability, openapi_version))
+    return result
