@@ -114,7 +114,7 @@ def build(
             return _error(f"invalid arguments: {exc.detail}")
         except UpstreamFailure as exc:
             return _error(f"{exc.title}: {exc.detail}")
-        except Exception as exc:  # never a traceback to the client
+        except Exception as exc:  # noqa: BLE001 - never a traceback to the client
             log.error("unhandled %s in tool %s", type(exc).__name__, tool.name)
             return _error("the server failed while calling the upstream API")
         return to_result(result)

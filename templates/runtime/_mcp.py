@@ -71,10 +71,14 @@ def to_result(result: Result) -> types.CallToolResult:
         raw = result.raw
         if raw.status >= 400:
             return _error(f"upstream answered HTTP {raw.status}: {raw.excerpt()}")
-        return types.CallToolResult(content=[types.TextContent(text=raw.body.decode("utf-8", "replace"))])
+        return types.CallToolResult(
+            content=[types.TextContent(text=raw.body.decode("utf-8", "replace"))]
+        )
     if not result.has_data:
         return types.CallToolResult(
-            content=[types.TextContent(text=f"(no content; upstream answered HTTP {result.status})")]
+            content=[
+                types.TextContent(text=f"(no content; upstream answered HTTP {result.status})")
+            ]
         )
     data = result.data
     structured = data if isinstance(data, dict) else {"result": data}
@@ -84,12 +88,12 @@ def to_result(result: Result) -> types.CallToolResult:
     )
 
 
-def build(name: str, version: str, instructions: str | None, tools: Sequence[ToolSpec]) -> Server[Any]:
+def build(
+    name: str, version: str, instructions: str | None, tools: Sequence[ToolSpec]
+) -> Server[Any]:
     """A low-level SDK server exposing ``tools``."""
     by_name = {tool.name: tool for tool in tools}
-    validators = {
-        tool.name: jsonschema.Draft202012Validator(tool.input_schema) for tool in tools
-    }
+    validators = {tool.name: jsonschema.Draft202012Validator(tool.input_schema) for tool in tools}
     listing = [tool.listing() for tool in tools]
 
     async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
@@ -110,7 +114,7 @@ def build(name: str, version: str, instructions: str | None, tools: Sequence[Too
             return _error(f"invalid arguments: {exc.detail}")
         except UpstreamFailure as exc:
             return _error(f"{exc.title}: {exc.detail}")
-        except Exception as exc:  # never a traceback to the client
+        except Exception as exc:  # noqa: BLE001 - never a traceback to the client
             log.error("unhandled %s in tool %s", type(exc).__name__, tool.name)
             return _error("the server failed while calling the upstream API")
         return to_result(result)

@@ -44,12 +44,16 @@ def _convert(param: Param, raw: str, kind: str | None = None) -> Any:
         try:
             return int(raw)
         except ValueError:
-            raise InvalidInput(f"{param.location} parameter {param.name!r} must be an integer") from None
+            raise InvalidInput(
+                f"{param.location} parameter {param.name!r} must be an integer"
+            ) from None
     if kind == "number":
         try:
             return float(raw) if any(c in raw for c in ".eE") else int(raw)
         except ValueError:
-            raise InvalidInput(f"{param.location} parameter {param.name!r} must be a number") from None
+            raise InvalidInput(
+                f"{param.location} parameter {param.name!r} must be a number"
+            ) from None
     if kind == "boolean":
         lowered = raw.lower()
         if lowered in ("true", "1"):
@@ -137,7 +141,11 @@ def read_inputs(params: Sequence[Param], path_values: Mapping[str, str]) -> dict
                 raise InvalidInput("the request body must be a JSON object")
         if value is None:
             if param.required:
-                what = "request body" if param.location == "body" and whole_body else f"{param.location} parameter {param.name!r}"
+                what = (
+                    "request body"
+                    if param.location == "body" and whole_body
+                    else f"{param.location} parameter {param.name!r}"
+                )
                 raise InvalidInput(f"missing required {what}")
             continue
         inputs[param.name] = value
@@ -217,7 +225,9 @@ def build_app(
     try:
         limit = int(environ.get("CAPGEN_MAX_REQUEST_BYTES", "") or DEFAULT_MAX_REQUEST_BYTES)
     except ValueError:
-        raise ConfigurationError(["CAPGEN_MAX_REQUEST_BYTES must be a whole number of bytes"]) from None
+        raise ConfigurationError(
+            ["CAPGEN_MAX_REQUEST_BYTES must be a whole number of bytes"]
+        ) from None
     app.config["MAX_CONTENT_LENGTH"] = limit
     app.extensions[extension_key] = client
     app.register_blueprint(blueprint)
@@ -275,16 +285,22 @@ def _docs_page() -> str:
 """
 
 
-def serve(create_app: Any, default_port: int, default_host: str, argv: Sequence[str] | None = None) -> None:
+def serve(
+    create_app: Any, default_port: int, default_host: str, argv: Sequence[str] | None = None
+) -> None:
     """``python -m generated.<package>.rest [--host H] [--port P]`` (development server)."""
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(description="Serve this REST adapter (Flask development server).")
+    parser = argparse.ArgumentParser(
+        description="Serve this REST adapter (Flask development server)."
+    )
     parser.add_argument("--host", default=default_host)
     parser.add_argument("--port", type=int, default=default_port)
     options = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         app = create_app()
     except ConfigurationError as exc:

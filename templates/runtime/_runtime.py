@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -100,7 +99,9 @@ def seconds(environ: Mapping[str, str], name: str, default: float) -> float:
 
 def timeout_from(environ: Mapping[str, str]) -> httpx2.Timeout:
     read = seconds(environ, "CAPGEN_UPSTREAM_TIMEOUT", DEFAULT_TIMEOUT)
-    connect = seconds(environ, "CAPGEN_UPSTREAM_CONNECT_TIMEOUT", min(DEFAULT_CONNECT_TIMEOUT, read))
+    connect = seconds(
+        environ, "CAPGEN_UPSTREAM_CONNECT_TIMEOUT", min(DEFAULT_CONNECT_TIMEOUT, read)
+    )
     return httpx2.Timeout(read, connect=connect)
 
 
@@ -215,7 +216,9 @@ class Connection:
         media_type: str = "application/json",
     ) -> UpstreamResponse:
         if not self.base_url:
-            raise UpstreamFailure(503, "Upstream not configured", f"the base URL of {self.name} is not configured")
+            raise UpstreamFailure(
+                503, "Upstream not configured", f"the base URL of {self.name} is not configured"
+            )
         params: list[tuple[str, str]] = []
         for key, value in query:
             if value is None:
@@ -227,7 +230,9 @@ class Connection:
         params.extend(self.auth_query.items())
         request_headers = {key: text(value) for key, value in headers if value is not None}
         request_headers.update(self.auth_headers)
-        cookie_pairs = [f"{key}={quote(text(value), safe='')}" for key, value in cookies if value is not None]
+        cookie_pairs = [
+            f"{key}={quote(text(value), safe='')}" for key, value in cookies if value is not None
+        ]
         if cookie_pairs:
             request_headers["Cookie"] = "; ".join(cookie_pairs)
         body: bytes | None = None
@@ -244,15 +249,25 @@ class Connection:
         url = self.base_url + path
         started = time.perf_counter()
         try:
-            answer = self.client.request(method, url, params=params, headers=request_headers, content=body)
+            answer = self.client.request(
+                method, url, params=params, headers=request_headers, content=body
+            )
         except httpx2.TimeoutException:
             log.warning("upstream %s %s timed out", method, redact_url(url))
-            raise UpstreamFailure(504, "Upstream timeout", f"{self.name} did not answer in time") from None
+            raise UpstreamFailure(
+                504, "Upstream timeout", f"{self.name} did not answer in time"
+            ) from None
         except httpx2.HTTPError as exc:
-            log.warning("upstream %s %s unreachable (%s)", method, redact_url(url), type(exc).__name__)
-            raise UpstreamFailure(502, "Upstream unreachable", f"{self.name} could not be reached") from None
+            log.warning(
+                "upstream %s %s unreachable (%s)", method, redact_url(url), type(exc).__name__
+            )
+            raise UpstreamFailure(
+                502, "Upstream unreachable", f"{self.name} could not be reached"
+            ) from None
         elapsed = (time.perf_counter() - started) * 1000
-        log.info("upstream %s %s -> %s in %.1f ms", method, redact_url(url), answer.status_code, elapsed)
+        log.info(
+            "upstream %s %s -> %s in %.1f ms", method, redact_url(url), answer.status_code, elapsed
+        )
         kept = {k: answer.headers[k] for k in PASSED_HEADERS if k in answer.headers}
         return UpstreamResponse(
             answer.status_code, answer.headers.get("content-type", ""), answer.content, kept
