@@ -24,7 +24,7 @@ from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathParserError, JsonPathLexerError
 
 from generator import ir, names
-from generator.diagnostics import DocPath, Reporter
+from generator.diagnostics import DocPath, Reporter, format_doc_path
 
 TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{([^{}]+)\}")
@@ -87,6 +87,21 @@ def _schema_of(declared: dict[str, Any]) -> dict[str, Any]:
         items = declared.get("items")
         schema["items"] = _schema_of(items) if isinstance(items, dict) else {}
     return schema
+
+
+def _port(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _has_value(output: Any) -> bool:
+    """Whether an output declares a static ``value`` anywhere (a mock operation)."""
+    if isinstance(output, dict):
+        if "value" in output:
+            return True
+        return any(_has_value(v) for v in (output.get("properties") or {}).values()) or _has_value(
+            output.get("items")
+        )
+    return False
 
 
 def _text(value: Any) -> str | None:
@@ -330,7 +345,7 @@ class Builder:
             if user is None or password is None:
                 return None
             return ir.Auth(kind, username=user, password=password)
-        self.report.error((*path, "type"), f"unsupported: `{kind}` authentication on a consumed API at {'.'.join(map(str, path))}")
+        self.report.error((*path, "type"), f"unsupported: `{kind}` authentication on a consumed API at {format_doc_path(path)}")
         return None
 
     def finish_upstreams(self) -> None:
@@ -426,7 +441,7 @@ class Builder:
                 elif declared != "json":
                     self.report.error(
                         (*op.doc_path, "body", "type"),
-                        f"unsupported: `{declared}` request bodies at {'.'.join(map(str, op.doc_path))}.body",
+                        f"unsupported: `{declared}` request bodies at {format_doc_path(op.doc_path)}.body",
                     )
             elif isinstance(op.body, str):
                 kind = "text"
@@ -478,7 +493,7 @@ class Builder:
             else:
                 self.report.warning(
                     (*path, "type"),
-                    f"unsupported: `{kind}` adapter at {'.'.join(map(str, path))}; it is not generated",
+                    f"unsupported: `{kind}` adapter at {format_doc_path(path)}; it is not generated",
                 )
         info = self.data.get("info") or {}
         title = _text(info.get("label")) or self.package
@@ -514,7 +529,7 @@ class Builder:
             if "forward" in resource and not resource.get("operations"):
                 self.report.error(
                     (*rpath, "forward"),
-                    f"unsupported: `forward` at {'.'.join(map(str, rpath))}.forward",
+                    f"unsupported: `forward` at {format_doc_path(rpath)}.forward",
                 )
                 continue
             tag = str(resource.get("name") or exposed_path)
@@ -527,7 +542,7 @@ class Builder:
                     self.report.warning(
                         opath,
                         f"{method} {exposed_path} is declared twice; the first declaration "
-                        f"({'.'.join(map(str, seen[key]))}) is kept",
+                        f"({format_doc_path(seen[key])}) is kept",
                     )
                     continue
                 seen[key] = opath
@@ -544,7 +559,7 @@ class Builder:
         return ir.RestAdapter(
             namespace=namespace,
             module=module,
-            port=int(exposes.get("port", 8080)),
+            port=_port(exposes.get("port"), 8080),
             address=str(exposes.get("address") or "localhost"),
             description=_text(exposes.get("description")),
             routes=tuple(routes),
@@ -645,7 +660,7 @@ class Builder:
             if exposes.get(key):
                 self.report.warning(
                     (*path, key),
-                    f"unsupported: MCP {key} at {'.'.join(map(str, path))}.{key} are not generated",
+                    f"unsupported: MCP {key} at {format_doc_path(path)}.{key} are not generated",
                 )
         for t, tool in enumerate(exposes.get("tools") or []):
             tpath = (*path, "tools", t)
@@ -660,7 +675,7 @@ class Builder:
             if name in seen:
                 self.report.error(
                     (*tpath, "name"),
-                    f"duplicate MCP tool name {name!r} (first at {'.'.join(map(str, seen[name]))})",
+                    f"duplicate MCP tool name {name!r} (first at {format_doc_path(seen[name])})",
                 )
                 continue
             seen[name] = tpath
@@ -690,7 +705,7 @@ class Builder:
         return ir.McpAdapter(
             namespace=namespace,
             module=module,
-            port=int(exposes.get("port") or 9090),
+            port=_port(exposes.get("port"), 9090),
             address=str(exposes.get("address") or "localhost"),
             transport="stdio" if transport == "stdio" else "http",
             description=_text(exposes.get("description")),
@@ -762,7 +777,7 @@ class Builder:
             if unsupported in spec:
                 self.report.error(
                     (*spec_path, unsupported),
-                    f"unsupported: orchestrated `{unsupported}` at {'.'.join(map(str, spec_path))}.{unsupported}",
+                    f"unsupported: orchestrated `{unsupported}` at {format_doc_path(spec_path)}.{unsupported}",
                 )
                 raise _Abort
         resolver = _InputResolver(self, kind, adapter_namespace, spec_path)
@@ -773,7 +788,7 @@ class Builder:
         outputs = spec.get("outputParameters") or []
         call = spec.get("call")
         if call is None:
-            if any(isinstance(o, dict) and "value" in o for o in outputs):
+            if any(_has_value(o) for o in outputs):
                 shape, schema = self.output_shape(outputs, (*spec_path, "outputParameters"), "json", resolver)
                 return ir.EntryPoint(resolver.frozen(), None, None, (), shape, schema)
             self.report.error(spec_path, "the operation has no `call` (and no static output values)")
@@ -1059,7 +1074,7 @@ class _InputResolver:
                 self.report.error(
                     wpath,
                     f"`{key}` is ambiguous: {op.upstream_ns}.{op.name} has {key!r} in {where} "
-                    f"({'.'.join(map(str, op.doc_path))})",
+                    f"({format_doc_path(op.doc_path)})",
                 )
                 raise _Abort
             if not candidates:
@@ -1095,7 +1110,7 @@ class _InputResolver:
                     self.report.error(
                         (*op.doc_path[:-2], "path"),
                         f"the placeholder {{{param.wire_name}}} in {op.path_text!r} has no source: "
-                        f"no `with` entry or input parameter of {'.'.join(map(str, self.path))} supplies {param.wire_name!r}",
+                        f"no `with` entry or input parameter of {format_doc_path(self.path)} supplies {param.wire_name!r}",
                     )
                     raise _Abort
                 if param.location == "path" and self.kind == "rest":

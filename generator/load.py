@@ -132,10 +132,11 @@ class _TooLarge(Exception):
 
 
 _HINTS = {
-    "mapping values are not allowed here": (
+    "mapping values are not allowed": (
         "a plain value may not contain ': '; put the value in quotes"
     ),
     "cannot start any token": "YAML indentation must use spaces, not tabs",
+    "tab character": "YAML indentation must use spaces, not tabs",
 }
 
 

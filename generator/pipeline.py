@@ -57,14 +57,20 @@ def compile_file(path: Path, sink: Diagnostics, *, strict: bool = False) -> ir.C
     kind = classify(document.data, report)
     if kind is DocumentKind.REFUSED:
         return None
-    before = sink.errors_in(file)
     check_schema(document.data, report, strict=strict)
     if kind is DocumentKind.SHARED_CONSUMES:
         report.warning((), "a shared consumes file (an import target); nothing is generated from it")
         return "skip"
-    if sink.errors_in(file) and not before:
-        return None
-    return build_capability(document.data, report, path)
+    had_errors = sink.errors_in(file)
+    try:
+        capability = build_capability(document.data, report, path)
+    except Exception:
+        # The document already has errors that the builder does not expect; those errors
+        # are what the user needs to fix first.  A valid document never gets here.
+        if had_errors:
+            return None
+        raise
+    return None if had_errors else capability
 
 
 def compile_paths(

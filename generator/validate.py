@@ -113,11 +113,26 @@ def _describe(error: jsonschema.ValidationError) -> tuple[DocPath, str]:
     return path, error.message
 
 
+def _pattern_key(path: DocPath, error: jsonschema.ValidationError) -> tuple[str, ...]:
+    shape = tuple("[]" if isinstance(p, int) else str(p) for p in path)
+    return (str(error.validator), *shape)
+
+
 def check_schema(data: dict[str, Any], report: Reporter, *, strict: bool) -> None:
-    """Report every schema violation: errors, or warnings for the lenient classes."""
+    """Report every schema violation: errors, or warnings for the lenient classes.
+
+    Lenient warnings of the same kind at the same place in repeated structures (the same
+    unknown key on 55 parameters) are reported once, with a count.
+    """
+    grouped: dict[tuple[str, ...], list[tuple[DocPath, str]]] = {}
     for error in _validator().iter_errors(data):
         path, message = _describe(error)
         if not strict and error.validator in _LENIENT_KEYWORDS:
-            report.warning(path, message)
+            grouped.setdefault(_pattern_key(path, error), []).append((path, message))
         else:
             report.error(path, message)
+    for occurrences in grouped.values():
+        path, message = occurrences[0]
+        if len(occurrences) > 1:
+            message += f" (and {len(occurrences) - 1} more like it)"
+        report.warning(path, message)
