@@ -14,7 +14,7 @@ import click
 
 from generator import write
 from generator.diagnostics import Diagnostics
-from generator.pipeline import collect, compile_paths
+from generator.inputs import collect
 
 EXIT_OK, EXIT_DRIFT, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -79,10 +79,21 @@ _quiet = click.option("-q", "--quiet", is_flag=True, help="Print errors only, no
     "--openapi-version", type=click.Choice(["3.1.0", "3.0.3"]), default="3.1.0", show_default=True,
     help="OpenAPI version of the generated documents.",
 )
+@click.option(
+    "--formatter", type=click.Choice(["auto", "black", "ruff"]), default="auto", show_default=True,
+    help="Python formatter: black, or ruff's black-compatible formatter (much faster); auto = ruff if installed.",
+)
 @_strict
 @_quiet
 def generate(
-    paths: tuple[Path, ...], out: Path, check: bool, show_diff: bool, openapi_version: str, strict: bool, quiet: bool
+    paths: tuple[Path, ...],
+    out: Path,
+    check: bool,
+    show_diff: bool,
+    openapi_version: str,
+    formatter: str,
+    strict: bool,
+    quiet: bool,
 ) -> None:
     """Generate adapters from capability files (default: ./capabilities).
 
@@ -94,12 +105,20 @@ def generate(
     if not files:
         click.echo("capgen: no capability files found", err=True)
         sys.exit(EXIT_INVALID)
+    inputs = write.fingerprint(files, f"{strict}|{openapi_version}|{formatter}")
+    if not show_diff and write.up_to_date(out, inputs):
+        # Same inputs, same capgen, output intact: nothing to compile, nothing to write.
+        if not quiet:
+            click.echo(f"capgen: {out} is up to date", err=True)
+        return
+    from generator.pipeline import compile_paths  # deferred: the fast path above skips it
+
     compilation = compile_paths(files, strict=strict, openapi_version=openapi_version)
     _report(compilation.diagnostics, quiet)
     if compilation.diagnostics.has_errors():
         click.echo("capgen: nothing was written", err=True)
         sys.exit(EXIT_INVALID)
-    result = write.plan(out, compilation.files)
+    result = write.plan(out, compilation.files, compilation.preformatted, formatter, inputs)
     if check or show_diff:
         if show_diff:
             click.echo(write.diff(result), nl=False)
@@ -133,6 +152,8 @@ def generate(
 @_quiet
 def validate(paths: tuple[Path, ...], strict: bool, quiet: bool) -> None:
     """Check capability files and print every problem; write nothing."""
+    from generator.pipeline import compile_paths
+
     files = collect(list(paths))
     compilation = compile_paths(files, strict=strict)
     _report(compilation.diagnostics, quiet)

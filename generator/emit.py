@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,22 @@ def env_names(settings: tuple[ir.Setting, ...]) -> dict[str, list[ir.Setting]]:
     return {"required": required, "optional": optional}
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates are cached per user (they only depend on the template files)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "capgen" / f"jinja-{jinja2.__version__}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -192,12 +205,25 @@ def emit_capability(capability: ir.Capability, openapi_version: str) -> dict[str
     context = {"capability": capability, "md": markdown_text}
     files[f"{package}/__init__.py"] = _render("package/__init__.py.j2", **context)
     files[f"{package}/settings.py"] = _render("package/settings.py.j2", **context)
-    files[f"{package}/upstream.py"] = _render("package/upstream.py.j2", **context)
+    upstream_uses_any = any(
+        "Any" in pytype(param.schema)
+        for upstream in capability.upstreams
+        for op in upstream.operations
+        for param in op.params
+    )
+    files[f"{package}/upstream.py"] = _render(
+        "package/upstream.py.j2", uses_any=upstream_uses_any, **context
+    )
     for adapter in capability.rest_adapters:
         document = build_openapi(capability, adapter, openapi_version)
         stem = "openapi" if adapter.module == "rest" else f"openapi_{adapter.module.removeprefix('rest_')}"
         files[f"{package}/{adapter.module}.py"] = _render(
-            "package/rest.py.j2", adapter=adapter, openapi_file=f"{stem}.json", **context
+            "package/rest.py.j2",
+            adapter=adapter,
+            openapi_file=f"{stem}.json",
+            uses_param=any(route.entry.inputs for route in adapter.routes),
+            uses_rt=bool(adapter.routes),
+            **context,
         )
         files[f"{package}/{stem}.json"] = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         files[f"{package}/{stem}.yaml"] = yaml.safe_dump(

@@ -12,11 +12,11 @@ from pathlib import Path
 from generator import ir
 from generator.build import build_capability
 from generator.diagnostics import Diagnostic, Diagnostics, Reporter, Severity
-from generator.emit import emit_capability, emit_shared
+from generator.emit import RUNTIME_FILES, emit_capability, emit_shared
 from generator.load import load_file
 from generator.validate import DocumentKind, check_schema, classify
 
-CAPABILITY_SUFFIXES = (".yaml", ".yml")
+from generator.inputs import CAPABILITY_SUFFIXES, collect  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -24,20 +24,8 @@ class Compilation:
     diagnostics: Diagnostics = field(default_factory=Diagnostics)
     capabilities: list[ir.Capability] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    preformatted: set[str] = field(default_factory=set)  # static, already black-clean
     skipped: list[str] = field(default_factory=list)
-
-
-def collect(paths: Sequence[Path]) -> list[Path]:
-    """Capability files named, or found directly inside named folders (sorted)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted(p for p in path.iterdir() if p.is_file() and p.suffix in CAPABILITY_SUFFIXES)
-            )
-        else:
-            found.append(path)
-    return found
 
 
 def display_name(path: Path) -> str:
@@ -103,6 +91,7 @@ def compile_paths(
         return result
     if result.capabilities:
         result.files.update(emit_shared())
+        result.preformatted.update(RUNTIME_FILES)
     for capability in result.capabilities:
         result.files.update(emit_capability(capability, openapi_version))
     return result

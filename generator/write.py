@@ -15,8 +15,9 @@ import difflib
 import hashlib
 import json
 import os
+import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +31,56 @@ def sha(text: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+LINE_LENGTH = 100
+
+
 def _black(source: str) -> str:
     import black
 
-    mode = black.Mode(line_length=100, target_versions={black.TargetVersion.PY311})
+    mode = black.Mode(line_length=LINE_LENGTH, target_versions={black.TargetVersion.PY311})
     return black.format_str(source, mode=mode)
+
+
+def _ruff_binary() -> str | None:
+    try:
+        from ruff.__main__ import find_ruff_bin
+    except ImportError:
+        return None
+    try:
+        return os.fsdecode(find_ruff_bin())
+    except FileNotFoundError:
+        return None
+
+
+def format_sources(sources: Sequence[str], formatter: str = "auto") -> list[str]:
+    """Format Python sources in one batch.
+
+    ``black`` is the reference style.  ``ruff`` (``ruff format``, black-compatible, about 100x
+    faster) formats all files with one process; ``auto`` uses ruff when it is installed.  The
+    test suite checks that both give the same bytes on our output, and ``make check`` runs
+    ``black --check`` on the committed tree.
+    """
+    if not sources:
+        return []
+    binary = _ruff_binary() if formatter in ("auto", "ruff") else None
+    if binary is None:
+        if formatter == "ruff":
+            raise RuntimeError("ruff is not installed; use --formatter black")
+        if len(sources) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
+            with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+                return list(pool.map(_black, sources, chunksize=8))
+        return [_black(s) for s in sources]
+    with tempfile.TemporaryDirectory(prefix="capgen-format-") as folder:
+        paths = [Path(folder) / f"m{i}.py" for i in range(len(sources))]
+        for path, source in zip(paths, sources):
+            path.write_text(source, encoding="utf-8")
+        subprocess.run(
+            [binary, "format", "--isolated", "--quiet", "--line-length", str(LINE_LENGTH),
+             "--target-version", "py311", folder],
+            check=True,
+            capture_output=True,
+        )
+        return [path.read_text(encoding="utf-8") for path in paths]
 
 
 @dataclass
@@ -53,12 +99,42 @@ class Plan:
     def drift(self) -> bool:
         return bool(self.added or self.changed or self.removed)
 
+    inputs: str = ""
+
     def manifest_text(self) -> str:
         entries = {
             path: {"sha256": sha(self.texts[path]), "source": self.sources[path]}
             for path in sorted(self.texts)
         }
-        return json.dumps({"generator": "capgen", "files": entries}, indent=2, sort_keys=True) + "\n"
+        data = {"generator": "capgen", "inputs": self.inputs, "files": entries}
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def fingerprint(inputs: Sequence[Path], options: str) -> str:
+    """A hash of everything the output depends on: input files, options, capgen itself."""
+    digest = hashlib.sha256(options.encode("utf-8"))
+    package = Path(__file__).resolve().parent
+    own = sorted(package.glob("*.py")) + sorted(package.glob("schema/*.json"))
+    own += sorted((package.parent / "templates").rglob("*"))
+    for path in [*inputs, *own]:
+        if path.is_file():
+            digest.update(str(path).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def up_to_date(out: Path, inputs_fingerprint: str) -> bool:
+    """True when the last run had the same inputs and every file it wrote is intact."""
+    try:
+        data = json.loads((out / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    if data.get("inputs") != inputs_fingerprint:
+        return False
+    files = data.get("files", {})
+    return all(
+        (disk := _read(out / path)) is not None and sha(disk) == entry.get("sha256")
+        for path, entry in files.items()
+    )
 
 
 def read_manifest(out: Path) -> dict[str, dict[str, str]]:
@@ -77,15 +153,24 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def plan(out: Path, rendered: Mapping[str, str]) -> Plan:
-    """Format what needs formatting and compare everything with the tree in ``out``."""
+def plan(
+    out: Path,
+    rendered: Mapping[str, str],
+    preformatted: Collection[str] = (),
+    formatter: str = "auto",
+    inputs: str = "",
+) -> Plan:
+    """Format what needs formatting and compare everything with the tree in ``out``.
+
+    ``preformatted`` names files that are black-clean already (the static runtime).
+    """
     previous = read_manifest(out)
     texts: dict[str, str] = {}
     sources = {path: sha(text) for path, text in rendered.items()}
     to_format: list[str] = []
     on_disk: dict[str, bytes | None] = {path: _read(out / path) for path in rendered}
     for path, text in rendered.items():
-        if not path.endswith(".py"):
+        if not path.endswith(".py") or path in preformatted:
             texts[path] = text
             continue
         entry = previous.get(path, {})
@@ -94,14 +179,9 @@ def plan(out: Path, rendered: Mapping[str, str]) -> Plan:
             texts[path] = disk.decode("utf-8")
         else:
             to_format.append(path)
-    sources_to_format = [rendered[p] for p in to_format]
-    if len(to_format) >= PARALLEL_THRESHOLD and (os.cpu_count() or 1) > 1:
-        with ProcessPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            results = list(pool.map(_black, sources_to_format, chunksize=8))
-    else:
-        results = [_black(s) for s in sources_to_format]
+    results = format_sources([rendered[p] for p in to_format], formatter)
     texts.update(zip(to_format, results))
-    result = Plan(out, dict(sorted(texts.items())), sources, formatted=len(to_format))
+    result = Plan(out, dict(sorted(texts.items())), sources, formatted=len(to_format), inputs=inputs)
     for path, text in result.texts.items():
         disk = on_disk[path]
         if disk is None:
