@@ -115,10 +115,12 @@ def fingerprint(inputs: Sequence[Path], options: str) -> str:
     digest = hashlib.sha256(options.encode("utf-8"))
     package = Path(__file__).resolve().parent
     own = sorted(package.glob("*.py")) + sorted(package.glob("schema/*.json"))
-    own += sorted((package.parent / "templates").rglob("*"))
-    for path in [*inputs, *own]:
+    own += sorted(p for p in (package.parent / "templates").rglob("*") if "__pycache__" not in p.parts)
+    named = [(str(path), path) for path in inputs]
+    named += [(str(path.relative_to(package.parent)), path) for path in own]
+    for name, path in named:
         if path.is_file():
-            digest.update(str(path).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+            digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
