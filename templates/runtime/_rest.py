@@ -222,6 +222,9 @@ def build_app(
     """A Flask app serving ``blueprint``, ``/healthz``, ``/openapi.json`` and ``/docs``."""
     environ = os.environ if environ is None else environ
     app = Flask(name)
+    # An encoded slash (``..%2f``) decodes to ``//``; never answer it with a redirect (HTML,
+    # outside the problem+json handlers) to a merged path such as ``/tasks/../runs``.
+    app.url_map.merge_slashes = False
     try:
         limit = int(environ.get("CAPGEN_MAX_REQUEST_BYTES", "") or DEFAULT_MAX_REQUEST_BYTES)
     except ValueError:

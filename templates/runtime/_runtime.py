@@ -6,10 +6,12 @@ the ``mcp`` SDK).  REST glue lives in ``_rest.py``, MCP glue in ``_mcp.py``.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import re
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,6 +176,12 @@ def redact_url(url: str) -> str:
     return _SECRET_QUERY.sub(r"\1***", url)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context per process (building one costs ~0.1 s); system CA store."""
+    return ssl.create_default_context()
+
+
 class Connection:
     """One upstream API: its base URL, credentials and a pooled HTTP client."""
 
@@ -192,6 +200,7 @@ class Connection:
         self.auth_headers = dict(headers or {})
         self.auth_query = dict(query or {})
         self.client = httpx2.Client(
+            verify=tls_context() if self.base_url.startswith("https:") else False,
             timeout=timeout,
             auth=auth,
             follow_redirects=False,
