@@ -103,11 +103,11 @@ def build(
         tool = by_name.get(params.name)
         if tool is None:
             raise MCPError(INVALID_PARAMS, f"unknown tool {params.name!r}")
-        arguments = dict(params.arguments or {})
+        # An explicit null means "not given" (models often send nulls for optional arguments).
+        arguments = {k: v for k, v in (params.arguments or {}).items() if v is not None}
         problem = _first_problem(validators[tool.name], arguments)
         if problem is not None:
             return _error(f"invalid arguments: {problem}")
-        arguments = {key: value for key, value in arguments.items() if value is not None}
         try:
             result = await anyio.to_thread.run_sync(functools.partial(tool.handler, arguments))
         except InvalidInput as exc:
