@@ -282,7 +282,9 @@ class Builder:
         raw = str(entry.get("baseUri") or "")
         env = f"{names.env_name(upstream.namespace)}_BASE_URL"
         usable = raw
-        if raw and not re.match(r"^https?://[^/{}\s]+", raw):
+        # An absolute http(s) URL (its host may be a bound placeholder: `https://{DOMAIN}/v2`),
+        # or a template that is the whole URL (`{{API_BASE}}`, a bound variable).
+        if raw and not re.match(r"^(https?://[^/\s]+|\{\{[^{}]+\}\})", raw):
             self.report.warning(
                 (*path, "baseUri"),
                 f"baseUri {raw!r} is not an absolute http(s) URL; set {env} at run time",
@@ -307,14 +309,15 @@ class Builder:
                 (*path, "baseUri"),
                 f"baseUri is empty; the generated adapters require the environment variable {env}",
             )
-        default = usable.rstrip("/") if usable and "{" not in usable else None
+        templated = bool(usable) and "{" in usable
+        # A templated base URL is built from its bound variables; the override is then optional.
+        default = "" if templated else usable.rstrip("/") if usable else None
         setting = self.setting(env, "base_url", default, f"base URL of `{upstream.namespace}`")
         template: ir.Template
-        if usable and "{" in usable:
+        if templated:
             converted = re.sub(r"(?<!\{)\{([^{}]+)\}(?!\})", r"{{\1}}", usable.rstrip("/"))
             built = self.settings_template(converted, (*path, "baseUri"))
             template = built or ir.Template((ir.SettingRef(setting.attr),))
-            setting = self.setting(env, "base_url", "", setting.description)
         else:
             template = ir.Template((ir.SettingRef(setting.attr),))
         self._base_urls[upstream.namespace] = (template, setting)
@@ -395,6 +398,13 @@ class Builder:
             position = match.end()
         if position < len(op.path_text):
             path_parts.append(ir.Text(op.path_text[position:]))
+        if op.path_text and not op.path_text.startswith("/"):
+            # `api/users` is relative to the baseUri: joined with one slash.
+            first = path_parts[0]
+            if isinstance(first, ir.Text):
+                path_parts[0] = ir.Text("/" + first.text)
+            else:
+                path_parts.insert(0, ir.Text("/"))
         placeholder_keys = {names.normalise(p) for p in placeholders}
         for param in op.params:
             if param.location == "path":
@@ -921,6 +931,8 @@ class _InputResolver:
         self.path = path
         self.inputs: dict[str, ir.Input] = {}
         self.declared = False
+        self.derived: set[str] = set()
+        self.wire_names: set[str] = set()  # the exact names of the bound operation's parameters
         self.idents = names.Namer()
 
     @property
@@ -964,10 +976,22 @@ class _InputResolver:
         )
 
     def lookup(self, name: str) -> ir.Input | None:
+        """An input by exact name, else by normalised name (``task_id`` finds ``{task-id}``).
+
+        Inputs derived from an explicit reference match by exact name only, so ``tools.a_0``
+        and ``tools.a-0`` stay two inputs.
+        """
         if name in self.inputs:
             return self.inputs[name]
         key = names.normalise(name)
-        matches = [i for i in self.inputs.values() if names.normalise(i.name) == key]
+        matches = [
+            i
+            for i in self.inputs.values()
+            if names.normalise(i.name) == key
+            and i.name not in self.derived
+            # `Thing_ID` must not take the input of another parameter named exactly `thing_id`
+            and not (i.name in self.wire_names and name in self.wire_names)
+        ]
         return matches[0] if matches else None
 
     def reference(self, text: str) -> str | None:
@@ -1006,6 +1030,7 @@ class _InputResolver:
             feeding.description if feeding else None,
         )
         self.add(item)
+        self.derived.add(name)
         return item
 
     def value(self, raw: Any, path: DocPath, feeding: ir.UpstreamParam | None) -> ir.ValueExpr:
@@ -1063,6 +1088,7 @@ class _InputResolver:
             template_vars = set(TEMPLATE_VAR.findall(repr(self.builder.consumed_body_template(op))))
         if not isinstance(with_map, dict):
             with_map = {}
+        self.wire_names = {p.wire_name for p in params}
         for key, raw in with_map.items():
             key = str(key)
             wpath = (*path, key)
@@ -1122,8 +1148,22 @@ class _InputResolver:
                     raise _Abort
                 item = self.need(param.wire_name, param, path)
                 bindings[param.ident] = ir.Binding(param.ident, ir.FromInput(item.name))
+        for param in params:
+            binding = bindings.get(param.ident)
+            if isinstance(binding, ir.Binding) and isinstance(binding.value, ir.FromInput):
+                self.inherit_description(binding.value.name, param)
         ordered = [bindings[p.ident] for p in params if p.ident in bindings]
         return tuple(ordered)
+
+    def inherit_description(self, name: str, param: ir.UpstreamParam) -> None:
+        """A route's path input documents itself with the upstream parameter it fills."""
+        item = self.inputs.get(name)
+        if item is None or item.description is not None or param.description is None:
+            return
+        if item.location == "path" and param.location == "path":
+            self.inputs[name] = ir.Input(
+                item.name, item.ident, item.location, param.schema, item.required, param.description
+            )
 
 
 def build_capability(data: dict[str, Any], report: Reporter, source: Path) -> ir.Capability | None:

@@ -266,6 +266,11 @@ class Connection:
             raise UpstreamFailure(
                 504, "Upstream timeout", f"{self.name} did not answer in time"
             ) from None
+        except httpx2.InvalidURL:
+            log.warning("upstream %s: invalid URL for %s", self.name, method)
+            raise UpstreamFailure(
+                503, "Upstream not configured", f"the base URL of {self.name} is not a valid URL"
+            ) from None
         except httpx2.HTTPError as exc:
             log.warning(
                 "upstream %s %s unreachable (%s)", method, redact_url(url), type(exc).__name__
