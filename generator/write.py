@@ -116,7 +116,15 @@ def fingerprint(inputs: Sequence[Path], options: str) -> str:
     package = Path(__file__).resolve().parent
     own = sorted(package.glob("*.py")) + sorted(package.glob("schema/*.json"))
     own += sorted(p for p in (package.parent / "templates").rglob("*") if "__pycache__" not in p.parts)
-    named = [(str(path), path) for path in inputs]
+    # Import targets live beside a capability or one folder below it (./shared/x.yaml).
+    related = {
+        p
+        for path in inputs
+        for pattern in ("*.y*ml", "*/*.y*ml")
+        for p in path.parent.glob(pattern)
+        if p.suffix in (".yaml", ".yml")
+    }
+    named = [(str(path), path) for path in sorted(set(inputs) | related)]
     named += [(str(path.relative_to(package.parent)), path) for path in own]
     for name, path in named:
         if path.is_file():

@@ -31,6 +31,7 @@ VALID_FIXTURES = (
     "empty_baseuri.yaml",
     "hints_schema.yaml",
     "hostile_text.yaml",
+    "imports.yaml",
     "kebab_paths.yaml",
     "keywords.yaml",
     "odd_names.yaml",
