@@ -133,3 +133,18 @@ def test_hostile_descriptions_are_verbatim(generated_tree: Path) -> None:
 def test_problem_schema_is_shared() -> None:
     assert openapi.PROBLEM_REF == {"$ref": "#/components/responses/Problem"}
     assert build.PLACEHOLDER.pattern
+
+
+def test_docs_page_is_served_from_local_assets(load) -> None:  # type: ignore[no-untyped-def]
+    rest = load("posthog_task_runs.rest")
+    client = rest.create_app(ENV).test_client()
+    page = client.get("/docs/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/openapi.json" in html
+    assert "unpkg" not in html and "cdn" not in html.lower()  # works without internet access
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert asset in html
+        served = client.get(f"/docs/{asset}")
+        assert served.status_code == 200 and len(served.data) > 1000
+    assert client.get("/openapi.json").get_json()["openapi"] == "3.1.0"

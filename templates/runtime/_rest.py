@@ -250,42 +250,26 @@ def build_app(
     def openapi_json() -> Response:
         return Response(document, mimetype="application/json")
 
-    @app.get("/docs")
-    def docs() -> Response:
-        return Response(_docs_page(), mimetype="text/html")
-
-    _mount_swagger_assets(app)
+    _mount_docs(app)
     return app
 
 
-def _mount_swagger_assets(app: Flask) -> None:
+def _mount_docs(app: Flask) -> None:
+    """Interactive docs at ``/docs`` from the locally installed Swagger UI (no internet)."""
     try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:  # the docs page then says how to install it
-        return
-    from flask import send_from_directory
-
-    @app.get("/docs/assets/<path:filename>")
-    def docs_assets(filename: str) -> Response:
-        return send_from_directory(swagger_ui_path, filename)
-
-
-def _docs_page() -> str:
-    try:
-        import swagger_ui_bundle  # noqa: F401
+        from flask_swagger_ui import get_swaggerui_blueprint
     except ImportError:
-        return (
-            "<!doctype html><title>API docs</title><p>Install <code>swagger-ui-bundle</code> for the "
-            'interactive page; the document is at <a href="openapi.json">/openapi.json</a>.</p>'
-        )
-    return """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>API docs</title>
-<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
-</body></html>
-"""
+
+        @app.get("/docs")
+        def docs() -> Response:
+            page = (
+                "<!doctype html><title>API docs</title><p>Install <code>flask-swagger-ui</code> "
+                'for the interactive page; the document is at <a href="/openapi.json">/openapi.json</a>.'
+            )
+            return Response(page, mimetype="text/html")
+
+        return
+    app.register_blueprint(get_swaggerui_blueprint("/docs", "/openapi.json"), name="docs")
 
 
 def serve(
