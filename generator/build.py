@@ -1074,7 +1074,7 @@ class _InputResolver:
             if names.normalise(i.name) == key
             and i.name not in self.derived
             # `Thing_ID` must not take the input of another parameter named exactly `thing_id`
-            and True
+            and not (i.name in self.wire_names and name in self.wire_names)
         ]
         return matches[0] if matches else None
 
