@@ -348,6 +348,12 @@ class Builder:
         params: list[_ConsumedParam] = []
         for i, param in enumerate(raw or []):
             location = str(param.get("in", "query"))
+            if location == "environment":
+                # An `in: environment` parameter is a variable for templates (`{{name}}`),
+                # read from the environment variable of that name.
+                name = str(param.get("name", ""))
+                env = name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else names.env_name(name)
+                self.binds.setdefault(name, _Bind(env, ""))
             params.append(
                 _ConsumedParam(
                     name=str(param["name"]),

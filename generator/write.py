@@ -75,7 +75,7 @@ def format_sources(sources: Sequence[str], formatter: str = "auto") -> list[str]
         for path, source in zip(paths, sources):
             path.write_text(source, encoding="utf-8")
         subprocess.run(
-            [binary, "format", "--isolated", "--quiet", "--line-length", str(LINE_LENGTH),
+            [binary, "format", "--isolated", "--no-cache", "--quiet", "--line-length", str(LINE_LENGTH),
              "--target-version", "py311", folder],
             check=True,
             capture_output=True,

@@ -29,6 +29,7 @@ VALID_FIXTURES = (
     "bodies.yaml",
     "duplicates_ok.yaml",
     "empty_baseuri.yaml",
+    "env_params.yaml",
     "hints_schema.yaml",
     "hostile_text.yaml",
     "imports.yaml",
