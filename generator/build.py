@@ -626,13 +626,11 @@ class Builder:
         for r, resource in enumerate(exposes.get("resources") or []):
             rpath = (*path, "resources", r)
             exposed_path = str(resource["path"])
-            if "forward" in resource and not resource.get("operations"):
-                self.report.error(
-                    (*rpath, "forward"),
-                    f"unsupported: `forward` at {format_doc_path(rpath)}.forward",
-                )
-                continue
             tag = str(resource.get("name") or exposed_path)
+            if isinstance(resource.get("forward"), dict):
+                route = self.build_forward(resource["forward"], (*rpath, "forward"), exposed_path, tag, views)
+                if route is not None:
+                    routes.append(route)
             resource_params = list(resource.get("inputParameters") or [])
             for o, operation in enumerate(resource.get("operations") or []):
                 opath = (*rpath, "operations", o)
@@ -664,6 +662,42 @@ class Builder:
             description=_text(exposes.get("description")),
             routes=tuple(routes),
             auth=self.server_auth(exposes.get("authentication")),
+        )
+
+    def build_forward(
+        self, spec: dict[str, Any], path: DocPath, exposed_path: str, tag: str, views: names.Namer
+    ) -> ir.Route | None:
+        """``forward: {targetNamespace, trustedHeaders}`` -> one catch-all route."""
+        target = str(spec.get("targetNamespace", ""))
+        upstream = self.upstreams.get(target)
+        if upstream is None or upstream.ir_upstream is None:
+            known = ", ".join(sorted(self.upstreams)) or "none"
+            self.report.error(
+                (*path, "targetNamespace"),
+                f"forward target {target!r} names no consumed namespace (known: {known})",
+            )
+            return None
+        if PLACEHOLDER.search(exposed_path):
+            self.report.error(path, "unsupported: `forward` on a path with placeholders")
+            return None
+        base = "/" + exposed_path.strip("/")
+        trusted = tuple(str(h) for h in spec.get("trustedHeaders") or [])
+        rest_input = ir.Input(
+            "path", "subpath", "path", {"type": "string"}, True, f"the rest of the path, relayed to `{target}`"
+        )
+        entry = ir.EntryPoint((rest_input,), upstream.ir_upstream, None, (), ir.Raw(), None)
+        name = f"forward-{tag}"
+        return ir.Route(
+            ident=views.claim(name, fallback="forward"),
+            rule=f"{base.rstrip('/')}/<path:subpath>",
+            path=f"{base.rstrip('/')}/{{path}}",
+            method="GET",
+            operation_id=name,
+            tag=tag,
+            summary=None,
+            description=f"Relays any request below {base} to `{target}` as it is.",
+            entry=entry,
+            forward=ir.Forward(upstream.ir_upstream, trusted),
         )
 
     def server_auth(self, raw: Any) -> ir.Auth | None:

@@ -222,7 +222,8 @@ def emit_capability(capability: ir.Capability, openapi_version: str) -> dict[str
             adapter=adapter,
             openapi_file=f"{stem}.json",
             uses_param=any(route.entry.inputs for route in adapter.routes),
-            uses_rt=bool(adapter.routes),
+            uses_rt=any(route.forward is None for route in adapter.routes),
+            uses_forward=any(route.forward is not None for route in adapter.routes),
             **context,
         )
         files[f"{package}/{stem}.json"] = json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -244,6 +244,17 @@ class EntryPoint:
     output_schema: JsonSchema | None
 
 
+FORWARD_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A ``forward`` resource: any method and sub-path, relayed to one upstream as it is."""
+
+    upstream: Upstream
+    trusted_headers: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Route:
     ident: str
@@ -255,6 +266,11 @@ class Route:
     summary: str | None
     description: str | None
     entry: EntryPoint
+    forward: Forward | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return FORWARD_METHODS if self.forward else (self.method,)
 
     @property
     def path_inputs(self) -> tuple[Input, ...]:

@@ -129,7 +129,11 @@ def build_openapi(capability: ir.Capability, adapter: ir.RestAdapter, version: s
     host = "localhost" if adapter.address in ("", "0.0.0.0", "::") else adapter.address
     paths: dict[str, dict[str, Any]] = {}
     for route in adapter.routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, version)
+        for method in route.methods:
+            operation = _operation(route, version)
+            if route.forward is not None:
+                operation["operationId"] = f"{route.operation_id}-{method.lower()}"
+            paths.setdefault(route.path, {})[method.lower()] = operation
     tags = sorted({route.tag for route in adapter.routes})
     schemes, security = _security(adapter.auth)
     components: dict[str, Any] = {

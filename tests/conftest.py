@@ -30,6 +30,7 @@ VALID_FIXTURES = (
     "duplicates_ok.yaml",
     "empty_baseuri.yaml",
     "env_params.yaml",
+    "forward.yaml",
     "hints_schema.yaml",
     "hostile_text.yaml",
     "imports.yaml",

@@ -80,7 +80,7 @@ def test_posthog_document_shape(generated_tree: Path) -> None:
 
 
 def _flask_rule_to_openapi(rule: str, names: dict[str, str]) -> str:
-    return re.sub(r"<([^>]+)>", lambda m: "{" + names[m.group(1)] + "}", rule)
+    return re.sub(r"<(?:[^>:]+:)?([^>]+)>", lambda m: "{" + names[m.group(1)] + "}", rule)
 
 
 @pytest.mark.parametrize("package", ["posthog_task_runs", *(n.removesuffix(".yaml") for n in VALID_FIXTURES)])
@@ -99,7 +99,7 @@ def test_routes_and_document_agree(generated_tree: Path, load, package: str) -> 
             constant = getattr(rest, f"{view.__name__.upper()}_INPUTS")
             path_names = [p.name for p in constant if p.location == "path"]
             idents = list(rule.arguments)
-            order = [m.group(1) for m in re.finditer(r"<([^>]+)>", rule.rule)]
+            order = [m.group(1) for m in re.finditer(r"<(?:[^>:]+:)?([^>]+)>", rule.rule)]
             mapping = dict(zip(order, path_names))
             assert set(idents) == set(order)
             for method in rule.methods - {"HEAD", "OPTIONS"}:

@@ -19,7 +19,15 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from generated._runtime import ConfigurationError, InvalidInput, Result, UpstreamFailure, problem
+from generated._runtime import (
+    ConfigurationError,
+    Connection,
+    InvalidInput,
+    Result,
+    UpstreamFailure,
+    problem,
+    sub_path,
+)
 
 log = logging.getLogger("capgen.rest")
 
@@ -150,6 +158,17 @@ def read_inputs(params: Sequence[Param], path_values: Mapping[str, str]) -> dict
             continue
         inputs[param.name] = value
     return inputs
+
+
+def relay(connection: Connection, path: str, trusted_headers: Sequence[str]) -> Result:
+    """A ``forward`` route: the caller's request relayed as it is; only trusted headers pass."""
+    headers = {name: request.headers[name] for name in trusted_headers if name in request.headers}
+    body = request.get_data() or None
+    if body is not None and request.content_type:
+        headers["Content-Type"] = request.content_type
+    query = list(request.args.items(multi=True))
+    answer = connection.relay(request.method, "/" + sub_path(path), query, headers, body)
+    return Result(answer.status, raw=answer)
 
 
 def respond(result: Result) -> Response:

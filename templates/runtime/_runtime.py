@@ -255,11 +255,39 @@ class Connection:
         elif content is not None:
             body = content.encode("utf-8")
             request_headers["Content-Type"] = f"{media_type}; charset=utf-8"
+        return self.exchange(method, path, params, request_headers, body)
+
+    def relay(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes | None,
+    ) -> UpstreamResponse:
+        """Send a request as the caller made it (``forward``), with this upstream's credentials."""
+        if not self.base_url:
+            raise UpstreamFailure(
+                503, "Upstream not configured", f"the base URL of {self.name} is not configured"
+            )
+        request_headers = dict(headers)
+        request_headers.update(self.auth_headers)
+        params = [*query, *self.auth_query.items()]
+        return self.exchange(method, path, params, request_headers, body)
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        params: Sequence[tuple[str, str]],
+        request_headers: Mapping[str, str],
+        body: bytes | None,
+    ) -> UpstreamResponse:
         url = self.base_url + path
         started = time.perf_counter()
         try:
             answer = self.client.request(
-                method, url, params=params, headers=request_headers, content=body
+                method, url, params=list(params), headers=dict(request_headers), content=body
             )
         except httpx2.TimeoutException:
             log.warning("upstream %s %s timed out", method, redact_url(url))
@@ -286,6 +314,11 @@ class Connection:
         return UpstreamResponse(
             answer.status_code, answer.headers.get("content-type", ""), answer.content, kept
         )
+
+
+def sub_path(value: str) -> str:
+    """A relayed sub-path: every segment encoded; empty, ``.`` and ``..`` segments refused."""
+    return "/".join(segment("path", part) for part in value.split("/"))
 
 
 def basic(username: str, password: str) -> tuple[str, str]:
