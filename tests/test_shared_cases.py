@@ -19,7 +19,7 @@ import base64
 import json
 import os
 import re
-import shutil
+import select
 import socket
 import subprocess
 import sys
@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -106,14 +106,25 @@ class Generation:
         return re.sub(r"[^0-9a-zA-Z]+", "_", self.yaml_path.stem).strip("_").lower()
 
 
-def _run_generate(yaml_path: Path, root: Path, extra_env: dict[str, str]) -> tuple[int, str, str, list[str]]:
+def _run_generate(
+    yaml_path: Path, root: Path, extra_env: dict[str, str]
+) -> tuple[int, str, str, list[str]]:
     cwd = root / "cwd"
     cwd.mkdir(parents=True)
     env = _base_env()
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra_env)
     proc = subprocess.run(
-        [sys.executable, "-m", "generator", "generate", str(yaml_path), "--out", str(root / "generated")],
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "generate",
+            str(yaml_path),
+            "--out",
+            str(root / "generated"),
+        ],
+        check=False,
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -131,7 +142,7 @@ def _run_generate(yaml_path: Path, root: Path, extra_env: dict[str, str]) -> tup
 def _b19_fixed(base: Path) -> Path:
     text = (CASES / "B19" / "capability.yaml").read_text(encoding="utf-8")
     text = text.replace("FETCH", "GET").replace("port: eighty", "port: 8080")
-    text = re.sub(r"notes\.getnot$", "notes.getnote", text, flags=re.M)
+    text = re.sub(r"notes\.getnot$", "notes.getnote", text, flags=re.MULTILINE)
     path = base / "B19-fixed" / "capability.yaml"
     path.parent.mkdir(parents=True)
     path.write_text(text, encoding="utf-8")
@@ -204,7 +215,9 @@ def check_universal(gen: Generation) -> None:
     assert TRACEBACK not in gen.stderr + gen.stdout
     assert gen.cwd_left == [], f"generation wrote outside OUT: {gen.cwd_left}"
     files = _tree(gen.out)
-    assert f"{gen.package}/rest.py" in files and f"{gen.package}/mcp_server.py" in files, sorted(files)
+    assert f"{gen.package}/rest.py" in files and f"{gen.package}/mcp_server.py" in files, sorted(
+        files
+    )
     for rel, data in files.items():
         text = data.decode("utf-8")  # every generated text file is UTF-8 (B07 1)
         if rel.endswith(".py"):
@@ -289,11 +302,13 @@ def response(resp):
 
 
 async def run_group(package, group):
+    log = StubLog(group.get("stub_log"))
     rest = importlib.import_module(f"generated.{package}.rest")
     mcp_server = importlib.import_module(f"generated.{package}.mcp_server")
     from mcp import Client
 
-    log = StubLog(group.get("stub_log"))
+    if log.new():  # U2: importing only defines the app and the server
+        raise RuntimeError("importing the generated modules sent upstream traffic")
     state = {}
     out = []
     async with AsyncExitStack() as stack:
@@ -353,8 +368,8 @@ async def run_group(package, group):
     return out
 
 
-def main():
-    with open(sys.argv[1], encoding="utf-8") as fh:
+def run_spec(spec_path, results_path):
+    with open(spec_path, encoding="utf-8") as fh:
         spec = json.load(fh)
     results = []
     for group in spec["groups"]:
@@ -362,11 +377,46 @@ def main():
             os.environ.pop(name, None)
         os.environ.update(group.get("env", {}))
         results.append(anyio.run(run_group, spec["package"], group))
-    with open(sys.argv[2], "w", encoding="utf-8") as fh:
+    with open(results_path, "w", encoding="utf-8") as fh:
         json.dump(results, fh, ensure_ascii=False)
 
 
-main()
+def serve():
+    """Fork server: the heavy imports happen once; every job runs in a fresh forked child,
+    with its own environment, folder and sys.path, so each case's package is imported alone."""
+    import mcp, flask, jsonschema  # noqa: F401  (warm the parent)
+
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                fd = os.open(job["output"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.chdir(job["cwd"])
+                os.environ.clear()
+                os.environ.update(job["env"])
+                sys.path.insert(0, job["pythonpath"])
+                run_spec(job["spec"], job["results"])
+                code = 0
+            except BaseException:
+                import traceback
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        sys.stdout.write(json.dumps({"rc": os.waitstatus_to_exitcode(status)}) + "\n")
+        sys.stdout.flush()
+
+
+if sys.argv[1] == "--serve":
+    serve()
+else:
+    run_spec(sys.argv[1], sys.argv[2])
 '''
 
 
@@ -385,7 +435,7 @@ class Stub:
         self.routes = routes
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Stub:
+    def __enter__(self) -> Self:
         cmd = [sys.executable, str(STUB), "--port", str(self.port), "--log", str(self.log)]
         if self.routes is not None:
             cmd += ["--routes", str(self.routes)]
@@ -433,28 +483,103 @@ class Run:
     output: str  # combined stdout and stderr of the driver process
 
 
+class ForkServer:
+    """A driver process that has imported flask/mcp once and forks one child per job."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.driver = folder / "_driver.py"
+        self.driver.write_text(DRIVER, encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(self.driver), "--serve"],
+            cwd=folder,
+            env=_base_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(
+        self, spec: Path, results: Path, cwd: Path, pythonpath: Path, env: dict[str, str]
+    ) -> tuple[int, str]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        output = results.with_suffix(".out")
+        job = {
+            "spec": str(spec),
+            "results": str(results),
+            "cwd": str(cwd),
+            "output": str(output),
+            "pythonpath": str(pythonpath),
+            "env": env,
+        }
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], 120)
+        if not ready:
+            self.proc.kill()
+            FORK.pop("server", None)
+            pytest.fail(f"driver job did not finish in 120 s: {spec}")
+        line = self.proc.stdout.readline()
+        assert line, "fork server died"
+        return int(json.loads(line)["rc"]), output.read_text(encoding="utf-8", errors="replace")
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+FORK: dict[str, ForkServer] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fork_server():  # type: ignore[no-untyped-def]
+    yield
+    server = FORK.pop("server", None)
+    if server is not None:
+        server.close()
+
+
+def _fork_server_for(base: Path) -> ForkServer:
+    if "server" not in FORK:
+        FORK["server"] = ForkServer(base)
+    return FORK["server"]
+
+
 def drive(gen: Generation, groups: list[dict[str, Any]], *, locale: bool = False) -> Run:
-    """Run ``groups`` (each: env, unset, stub_log, steps) in one fresh interpreter."""
+    """Run ``groups`` (each: env, unset, stub_log, steps) in a fresh process of their own.
+
+    Normally a child forked from a warm driver (no ``generated`` package is ever imported in the
+    parent); with ``locale`` a new interpreter started in the C locale.
+    """
     run_dir = gen.root / f"run-{time.monotonic_ns()}"
     run_dir.mkdir()
-    driver = gen.root / "_driver.py"
-    driver.write_text(DRIVER, encoding="utf-8")
     spec = run_dir / "spec.json"
     spec.write_text(json.dumps({"package": gen.package, "groups": groups}), encoding="utf-8")
     results = gen.root / f"results-{run_dir.name}.json"
     env = _base_env()
-    env["PYTHONPATH"] = str(gen.root)
     if locale:
         env.update(C_LOCALE)
-    proc = subprocess.run(
-        [sys.executable, str(driver), str(spec), str(results)],
-        cwd=run_dir,
-        env=env,
-        capture_output=True,
-        timeout=120,
-    )
-    output = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
-    assert proc.returncode == 0, output
+        env["PYTHONPATH"] = str(gen.root)
+        driver = gen.root / "_driver.py"
+        driver.write_text(DRIVER, encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, str(driver), str(spec), str(results)],
+            check=False,
+            cwd=run_dir,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        rc = proc.returncode
+        output = proc.stdout.decode("utf-8", "replace") + proc.stderr.decode("utf-8", "replace")
+    else:
+        rc, output = _fork_server_for(gen.root.parent).run(spec, results, run_dir, gen.root, env)
+    assert rc == 0, output
     leftovers = [p.name for p in run_dir.iterdir() if p.name != "spec.json"]
     assert leftovers == [], f"importing/running the package created files: {leftovers}"
     data = json.loads(results.read_text(encoding="utf-8"))
@@ -467,8 +592,14 @@ def drive(gen: Generation, groups: list[dict[str, Any]], *, locale: bool = False
     return Run(data, output)
 
 
-def simple(gen: Generation, stub: Stub, steps: list[dict[str, Any]], **env: str) -> list[dict[str, Any]]:
-    group = {"env": {**upstream_env(gen, stub.port), **env}, "stub_log": str(stub.log), "steps": steps}
+def simple(
+    gen: Generation, stub: Stub, steps: list[dict[str, Any]], **env: str
+) -> list[dict[str, Any]]:
+    group = {
+        "env": {**upstream_env(gen, stub.port), **env},
+        "stub_log": str(stub.log),
+        "steps": steps,
+    }
     return drive(gen, [group], locale=gen.rel.split("/")[0] in LOCALE_CASES).groups[0]
 
 
@@ -565,7 +696,13 @@ def b01(gen: Generation, stub: Stub) -> None:
             LIST,
             call(
                 "list-course-events",
-                {"class": "c-101", "from": "2026-01-01", "in": "UTC", "request": "r-2", "json": "full"},
+                {
+                    "class": "c-101",
+                    "from": "2026-01-01",
+                    "in": "UTC",
+                    "request": "r-2",
+                    "json": "full",
+                },
             ),
         ],
     )
@@ -573,17 +710,36 @@ def b01(gen: Generation, stub: Stub) -> None:
     rec = one(r_full)
     assert rec["raw_path"] == "/courses/c-101/events"
     assert rec["query"] == {
-        "from": ["2026-01-01"], "to": ["2026-01-31"], "in": ["UTC"], "type": ["lecture"],
-        "self": ["me"], "request": ["r-1"], "json": ["compact"],
+        "from": ["2026-01-01"],
+        "to": ["2026-01-31"],
+        "in": ["UTC"],
+        "type": ["lecture"],
+        "self": ["me"],
+        "request": ["r-1"],
+        "json": ["compact"],
     }
     assert r_from["status"] == 200 and one(r_from)["query"] == {"from": ["2026-01-01"]}
     schema = tool(listing, "list-course-events")["inputSchema"]
-    assert set(schema["properties"]) == {"class", "from", "to", "in", "type", "self", "request", "json"}
+    assert set(schema["properties"]) == {
+        "class",
+        "from",
+        "to",
+        "in",
+        "type",
+        "self",
+        "request",
+        "json",
+    }
     assert schema["required"] == ["class"]
     ok_tool(r_mcp)
     rec = one(r_mcp)
     assert rec["raw_path"] == "/courses/c-101/events"
-    assert rec["query"] == {"from": ["2026-01-01"], "in": ["UTC"], "request": ["r-2"], "json": ["full"]}
+    assert rec["query"] == {
+        "from": ["2026-01-01"],
+        "in": ["UTC"],
+        "request": ["r-2"],
+        "json": ["full"],
+    }
     oas = _oas(gen)
     path = "/v1/courses/{class}/events"
     assert _param(oas, path, "get", "class")["in"] == "path"
@@ -602,7 +758,10 @@ def b02_plain(gen: Generation, stub: Stub) -> None:
         gen,
         stub,
         [
-            rest("/v1/tickets?sort-by=created&2fa-code=123456&per_page=5", headers={"x-api-key": "k-1"}),
+            rest(
+                "/v1/tickets?sort-by=created&2fa-code=123456&per_page=5",
+                headers={"x-api-key": "k-1"},
+            ),
             rest("/v1/tickets?sort-by=created&2fa-code=123456&per_page=5"),
             LIST,
             call("list-tickets", {"sort-by": "created", "2fa-code": "000111", "x-api-key": "k-2"}),
@@ -687,7 +846,9 @@ def b04(gen: Generation, stub: Stub) -> None:
         ],
     )
     assert ok["status"] == 200 and one(ok)["raw_path"] == "/projects/p-1/tasks/t-1/runs/"
-    assert {"project_id", "task_id"} <= set(tool(listing, "list-task-runs")["inputSchema"]["required"])
+    assert {"project_id", "task_id"} <= set(
+        tool(listing, "list-task-runs")["inputSchema"]["required"]
+    )
     rejected_tool(partial, "project_id")
     ok_tool(full)
     assert one(full)["raw_path"] == "/projects/p-2/tasks/t-3/runs/"
@@ -716,9 +877,13 @@ def b05(gen: Generation, stub: Stub) -> None:
     assert oas["info"]["description"] == source["info"]["description"]
     exposed_op = cap["exposes"][0]["resources"][0]["operations"][0]
     assert oas["paths"]["/v1/widgets"]["get"]["description"] == exposed_op["description"]
-    consumed = {p["name"]: p for p in cap["consumes"][0]["resources"][0]["operations"][0]["inputParameters"]}
+    consumed = {
+        p["name"]: p for p in cap["consumes"][0]["resources"][0]["operations"][0]["inputParameters"]
+    }
     for name in ("folder", "label"):
-        assert _param(oas, "/v1/widgets", "get", name)["description"] == consumed[name]["description"]
+        assert (
+            _param(oas, "/v1/widgets", "get", name)["description"] == consumed[name]["description"]
+        )
     r_rest, listing, r_mcp = simple(
         gen,
         stub,
@@ -764,7 +929,9 @@ def b07(gen: Generation, stub: Stub) -> None:
     assert body_json(rec) == dish
     ctype = header_values(rec, "content-type")[0].lower()
     assert "json" in ctype and ("charset" not in ctype or "charset=utf-8" in ctype)
-    assert tool(listing, "list-dishes")["description"] == "Liste des plats — filtrée par catégorie 🍜."
+    assert (
+        tool(listing, "list-dishes")["description"] == "Liste des plats — filtrée par catégorie 🍜."
+    )
     body = tool(listing, "create-dish")["inputSchema"]["properties"]["body"]
     assert body["description"] == "料理のデータ (JSON)."
     ok_tool(r_create)
@@ -783,13 +950,21 @@ def b10(gen: Generation, stub: Stub) -> None:
             LIST,
             call(
                 "update-widget",
-                {"id": "w-2", "version": 4, "body": {"id": "w-OTHER", "version": 100, "name": "Cog"}},
+                {
+                    "id": "w-2",
+                    "version": 4,
+                    "body": {"id": "w-OTHER", "version": 100, "name": "Cog"},
+                },
             ),
             rest("/v1/widgets/w-1", "PUT", json=body),
         ],
     )
     rec = one(r_put)
-    assert (rec["method"], rec["raw_path"], rec["query"]) == ("PUT", "/widgets/w-1", {"version": ["3"]})
+    assert (rec["method"], rec["raw_path"], rec["query"]) == (
+        "PUT",
+        "/widgets/w-1",
+        {"version": ["3"]},
+    )
     assert body_json(rec) == body
     schema = tool(listing, "update-widget")["inputSchema"]
     assert schema["properties"]["id"]["type"] == "string"
@@ -941,15 +1116,15 @@ def b14(gen: Generation, stub: Stub) -> None:
         for text in texts:
             assert text in r_mcp["text"], (gid, r_mcp)
         if r_rest["status"] >= 400:
-            ctype = dict((k.lower(), v) for k, v in r_rest["headers"]).get("content-type", "")
+            ctype = {k.lower(): v for k, v in r_rest["headers"]}.get("content-type", "")
             assert "json" in ctype, (gid, r_rest)
         assert r_rest["elapsed"] < 10 and r_mcp["elapsed"] < 10, (gid, r_rest, r_mcp)
     by_id = dict(zip(ids, zip(results[0::2], results[1::2])))
     assert by_id["ok"][0]["json"] == {"id": "ok", "name": "Sprocket"}
-    rest_throttled = dict((k.lower(), v) for k, v in by_id["throttled"][0]["headers"])
+    rest_throttled = {k.lower(): v for k, v in by_id["throttled"][0]["headers"]}
     assert rest_throttled.get("retry-after") == "7"
-    assert "json" in by_id["html"][0]["text"].lower()
-    assert "json" in by_id["html"][1]["text"].lower()
+    assert "not json" in by_id["html"][0]["text"].lower()
+    assert "not json" in by_id["html"][1]["text"].lower()
     assert "tim" in by_id["slow"][1]["text"].lower()  # "timeout" / "timed out"
     assert results[-2]["status"] == 200 and results[-1]["is_error"] is False
 
@@ -1027,7 +1202,10 @@ def b16_form(gen: Generation, stub: Stub) -> None:
         rec = one(res)
         assert header_values(rec, "content-type")[0].startswith("application/x-www-form-urlencoded")
         body = base64.b64decode(rec["body_b64"]).decode("utf-8")
-        assert parse_qs(body) == {"grant_type": ["client_credentials"], "audience": ["example-audience"]}
+        assert parse_qs(body) == {
+            "grant_type": ["client_credentials"],
+            "audience": ["example-audience"],
+        }
 
 
 def _no_secret(run: Run) -> None:
@@ -1050,11 +1228,18 @@ def b17(gen: Generation, stub: Stub) -> None:
     run = drive(
         gen,
         [
-            {"unset": ["EXAMPLE_API_KEY"], "env": upstream_env(gen, stub.port),
-             "stub_log": str(stub.log), "steps": starts},
+            {
+                "unset": ["EXAMPLE_API_KEY"],
+                "env": upstream_env(gen, stub.port),
+                "stub_log": str(stub.log),
+                "steps": starts,
+            },
             {"env": {"EXAMPLE_API_KEY": ""}, "stub_log": str(stub.log), "steps": starts},
-            {"env": {"EXAMPLE_API_KEY": SECRET}, "stub_log": str(stub.log),
-             "steps": [rest("/v1/invoices"), call("list-invoices")]},
+            {
+                "env": {"EXAMPLE_API_KEY": SECRET},
+                "stub_log": str(stub.log),
+                "steps": [rest("/v1/invoices"), call("list-invoices")],
+            },
         ],
     )
     for res in run.groups[0] + run.groups[1]:
@@ -1078,7 +1263,10 @@ def b17_query_key(gen: Generation, stub: Stub) -> None:
         gen,
         [
             {
-                "env": {"EXAMPLE_API_KEY": SECRET, "BILLING_BASE_URL": f"http://127.0.0.1:{closed}"},
+                "env": {
+                    "EXAMPLE_API_KEY": SECRET,
+                    "BILLING_BASE_URL": f"http://127.0.0.1:{closed}",
+                },
                 "steps": [rest("/v1/invoices"), call("list-invoices")],
             }
         ],
@@ -1103,7 +1291,10 @@ def b21(gen: Generation, stub: Stub) -> None:
     assert ping["inputSchema"]["type"] == "object" and ping["inputSchema"]["properties"] == {}
     assert ping["inputSchema"].get("required", []) == []
     assert ping["annotations"] == {
-        "readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False
+        "readOnlyHint": True,
+        "destructiveHint": False,
+        "idempotentHint": True,
+        "openWorldHint": False,
     } | {k: v for k, v in ping["annotations"].items() if k == "title"}
     source = yaml.safe_load(gen.yaml_path.read_text(encoding="utf-8"))
     consumed = {
@@ -1124,12 +1315,20 @@ def b21(gen: Generation, stub: Stub) -> None:
         assert prop.get("description") == consumed[name].get("description"), name
     ann = get["annotations"]
     assert ann["readOnlyHint"] is True
-    for hint, default in (("destructiveHint", True), ("idempotentHint", False), ("openWorldHint", True)):
+    for hint, default in (
+        ("destructiveHint", True),
+        ("idempotentHint", False),
+        ("openWorldHint", True),
+    ):
         assert ann.get(hint, default) == default, hint
     delete = tools["delete-note"]
     assert "Delete a note" in (delete.get("title"), delete.get("annotations", {}).get("title"))
     ann = delete["annotations"]
-    assert (ann["readOnlyHint"], ann["destructiveHint"], ann["idempotentHint"]) == (False, True, True)
+    assert (ann["readOnlyHint"], ann["destructiveHint"], ann["idempotentHint"]) == (
+        False,
+        True,
+        True,
+    )
     assert delete["inputSchema"]["required"] == ["note_id"]
     create = tools["create-note"]
     assert (create.get("annotations") or {}).get("readOnlyHint") is not True
@@ -1155,10 +1354,19 @@ def b21(gen: Generation, stub: Stub) -> None:
 
 def b22(gen: Generation, stub: Stub) -> None:
     upstream = {
-        "data": [{"id": "n1", "title": "First", "extra": 1}, {"id": "n2", "title": "Second", "extra": 2}],
+        "data": [
+            {"id": "n1", "title": "First", "extra": 1},
+            {"id": "n2", "title": "Second", "extra": 2},
+        ],
         "meta": {"total": 2, "has_more": False},
     }
-    first = {"first_id": "n1", "first_title": "First", "total": 2, "has_more": False, "missing": None}
+    first = {
+        "first_id": "n1",
+        "first_title": "First",
+        "total": 2,
+        "has_more": False,
+        "missing": None,
+    }
     empty_routes = gen.root / "b22-empty-routes.json"
     empty_routes.write_text(
         json.dumps([{"method": "GET", "path_regex": "^/notes$", "json": {"data": [], "meta": {}}}]),
@@ -1206,15 +1414,25 @@ def b22(gen: Generation, stub: Stub) -> None:
     assert all(v is None for v in r_empty["json"].values())
     assert set(r_empty["json"]) <= set(first)
     oas = _oas(gen)
-    schema = oas["paths"]["/v1/notes/first"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    schema = oas["paths"]["/v1/notes/first"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]
     schema = _resolve(oas, schema)
     assert schema["type"] == "object"
     types_ = {k: _resolve(oas, v).get("type") for k, v in schema["properties"].items()}
     assert types_ == {
-        "first_id": "string", "first_title": "string", "total": "number",
-        "has_more": "boolean", "missing": "string",
+        "first_id": "string",
+        "first_title": "string",
+        "total": "number",
+        "has_more": "boolean",
+        "missing": "string",
     }
-    titles = _resolve(oas, oas["paths"]["/v1/notes/titles"]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+    titles = _resolve(
+        oas,
+        oas["paths"]["/v1/notes/titles"]["get"]["responses"]["200"]["content"]["application/json"][
+            "schema"
+        ],
+    )
     assert titles["type"] == "array"
     assert {"id", "title"} <= set(_resolve(oas, titles["items"])["properties"])
 

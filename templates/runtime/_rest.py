@@ -20,6 +20,7 @@ from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from generated._runtime import (
+    LAST_UPSTREAM_STATUS,
     ConfigurationError,
     Connection,
     InvalidInput,
@@ -221,12 +222,20 @@ def _handle_unexpected(exc: Exception) -> Response:
 
 def _start_timer() -> None:
     g.capgen_started = time.perf_counter()
+    LAST_UPSTREAM_STATUS.set(None)
 
 
 def _log_request(response: Response) -> Response:
     started = g.get("capgen_started")
     elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
-    log.info("%s %s -> %s in %.1f ms", request.method, request.path, response.status_code, elapsed)
+    log.info(
+        "method=%s path=%s status=%s duration_ms=%.1f upstream_status=%s",
+        request.method,
+        request.path,
+        response.status_code,
+        elapsed,
+        LAST_UPSTREAM_STATUS.get() or "-",
+    )
     return response
 
 

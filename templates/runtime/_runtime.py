@@ -6,11 +6,11 @@ the ``mcp`` SDK).  REST glue lives in ``_rest.py``, MCP glue in ``_mcp.py``.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import logging
 import math
-import re
 import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -21,10 +21,13 @@ from urllib.parse import quote, urlencode
 import httpx2
 
 log = logging.getLogger("capgen.upstream")
+# The outcome of the last upstream call in this context (for the REST request log line).
+LAST_UPSTREAM_STATUS: contextvars.ContextVar[int | str | None] = contextvars.ContextVar(
+    "capgen_last_upstream_status", default=None
+)
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 EXCERPT = 500
 
 
@@ -169,11 +172,6 @@ class UpstreamResponse:
 
 
 PASSED_HEADERS = ("retry-after", "location", "etag", "last-modified", "cache-control")
-_SECRET_QUERY = re.compile(r"([?&][^=&#]*=)[^&#]*")
-
-
-def redact_url(url: str) -> str:
-    return _SECRET_QUERY.sub(r"\1***", url)
 
 
 @functools.cache
@@ -285,31 +283,40 @@ class Connection:
     ) -> UpstreamResponse:
         url = self.base_url + path
         started = time.perf_counter()
+        outcome: int | str = "error"
         try:
             answer = self.client.request(
                 method, url, params=list(params), headers=dict(request_headers), content=body
             )
+            outcome = answer.status_code
         except httpx2.TimeoutException:
-            log.warning("upstream %s %s timed out", method, redact_url(url))
+            outcome = "timeout"
             raise UpstreamFailure(
                 504, "Upstream timeout", f"{self.name} did not answer in time"
             ) from None
         except httpx2.InvalidURL:
-            log.warning("upstream %s: invalid URL for %s", self.name, method)
+            outcome = "invalid-url"
             raise UpstreamFailure(
                 503, "Upstream not configured", f"the base URL of {self.name} is not a valid URL"
             ) from None
         except httpx2.HTTPError as exc:
-            log.warning(
-                "upstream %s %s unreachable (%s)", method, redact_url(url), type(exc).__name__
-            )
+            outcome = f"unreachable:{type(exc).__name__}"
             raise UpstreamFailure(
                 502, "Upstream unreachable", f"{self.name} could not be reached"
             ) from None
-        elapsed = (time.perf_counter() - started) * 1000
-        log.info(
-            "upstream %s %s -> %s in %.1f ms", method, redact_url(url), answer.status_code, elapsed
-        )
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            LAST_UPSTREAM_STATUS.set(outcome)
+            # key=value pairs; the URL never carries its query string (it may hold a key).
+            log.log(
+                logging.INFO if isinstance(outcome, int) else logging.WARNING,
+                "upstream=%s method=%s url=%s status=%s duration_ms=%.1f",
+                self.name,
+                method,
+                url,
+                outcome,
+                elapsed,
+            )
         kept = {k: answer.headers[k] for k in PASSED_HEADERS if k in answer.headers}
         return UpstreamResponse(
             answer.status_code, answer.headers.get("content-type", ""), answer.content, kept
