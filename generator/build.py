@@ -562,7 +562,22 @@ class Builder:
 
     # -- exposes -----------------------------------------------------------------------------
 
+    def unsupported(self, path: DocPath, feature: str, *, warning: bool = False) -> None:
+        """Report a feature capgen does not generate: once per feature and file, with a count."""
+        self._unsupported.setdefault(feature, []).append((self.report, path, warning))
+
+    def flush_unsupported(self) -> None:
+        for feature, places in self._unsupported.items():
+            reporter, path, warning = places[0]
+            more = f" (and {len(places) - 1} more places)" if len(places) > 1 else ""
+            message = f"unsupported: {feature} at {format_doc_path(path)}{more}"
+            if warning:
+                reporter.warning(path, message + "; it is not generated")
+            else:
+                reporter.error(path, message)
+
     def build(self) -> ir.Capability | None:
+        self._unsupported: dict[str, list[tuple[Reporter, DocPath, bool]]] = {}
         self._pending_auth = {}
         self._base_urls = {}
         self.read_binds()
@@ -591,10 +606,8 @@ class Builder:
                 if mcp:
                     mcp_adapters.append(mcp)
             else:
-                self.report.warning(
-                    (*path, "type"),
-                    f"unsupported: `{kind}` adapter at {format_doc_path(path)}; it is not generated",
-                )
+                self.unsupported(path, f"`{kind}` adapter", warning=True)
+        self.flush_unsupported()
         info = self.data.get("info") or {}
         title = _text(info.get("label")) or self.package
         upstreams = tuple(u.ir_upstream for u in self.upstreams.values() if u.ir_upstream)
@@ -792,10 +805,7 @@ class Builder:
         seen: dict[str, DocPath] = {}
         for key in ("resources", "prompts"):
             if exposes.get(key):
-                self.report.warning(
-                    (*path, key),
-                    f"unsupported: MCP {key} at {format_doc_path(path)}.{key} are not generated",
-                )
+                self.unsupported((*path, key), f"MCP {key}")
         for t, tool in enumerate(exposes.get("tools") or []):
             tpath = (*path, "tools", t)
             name = str(tool["name"])
@@ -909,10 +919,8 @@ class Builder:
     ) -> ir.EntryPoint:
         for unsupported in ("steps", "ref"):
             if unsupported in spec:
-                self.report.error(
-                    (*spec_path, unsupported),
-                    f"unsupported: orchestrated `{unsupported}` at {format_doc_path(spec_path)}.{unsupported}",
-                )
+                feature = "orchestrated `steps`" if unsupported == "steps" else "`ref` to aggregates"
+                self.unsupported((*spec_path, unsupported), feature)
                 raise _Abort
         resolver = _InputResolver(self, kind, adapter_namespace, spec_path)
         for name, ident in path_vars.items():
