@@ -77,6 +77,7 @@ class _Upstream:
     attr: str
     ops: list[_ConsumedOp] = field(default_factory=list)
     ir_upstream: ir.Upstream | None = None
+    shared_params: list[_ConsumedParam] = field(default_factory=list)
 
 
 def _schema_of(declared: dict[str, Any]) -> dict[str, Any]:
@@ -307,6 +308,7 @@ class Builder:
         upstream = _Upstream(namespace, self.upstream_attrs.claim(namespace, fallback="upstream"))
         self.upstreams[namespace] = upstream
         shared = self.read_params(entry.get("inputParameters"), (*path, "inputParameters"))
+        upstream.shared_params = shared
         for r, resource in enumerate(entry.get("resources") or []):
             rpath = (*path, "resources", r)
             resource_params = self.read_params(resource.get("inputParameters"), (*rpath, "inputParameters"))
@@ -690,11 +692,20 @@ class Builder:
                 f"forward target {target!r} names no consumed namespace (known: {known})",
             )
             return None
-        if PLACEHOLDER.search(exposed_path):
-            self.report.error(path, "unsupported: `forward` on a path with placeholders")
+        placeholders = list(PLACEHOLDER.finditer(exposed_path))
+        if placeholders and (len(placeholders) > 1 or placeholders[0].end() != len(exposed_path.rstrip("/"))):
+            self.unsupported(path, "`forward` on a path with placeholders before its end")
             return None
-        base = "/" + exposed_path.strip("/")
+        # `/forward/{{path}}`: the trailing placeholder is the relayed remainder.
+        prefix = exposed_path[: placeholders[0].start()] if placeholders else exposed_path
+        base = "/" + prefix.strip("/")
         trusted = tuple(str(h) for h in spec.get("trustedHeaders") or [])
+        fixed: dict[str, list[tuple[str, ir.Template]]] = {"header": [], "query": []}
+        for param in upstream.shared_params:
+            if param.location in fixed and param.has_value and isinstance(param.value, (str, int, float)):
+                template = self.settings_template(str(param.value), (*param.path, "value"))
+                if template is not None:
+                    fixed[param.location].append((param.name, template))
         rest_input = ir.Input(
             "path", "subpath", "path", {"type": "string"}, True, f"the rest of the path, relayed to `{target}`"
         )
@@ -710,7 +721,9 @@ class Builder:
             summary=None,
             description=f"Relays any request below {base} to `{target}` as it is.",
             entry=entry,
-            forward=ir.Forward(upstream.ir_upstream, trusted),
+            forward=ir.Forward(
+                upstream.ir_upstream, trusted, tuple(fixed["header"]), tuple(fixed["query"])
+            ),
         )
 
     def server_auth(self, raw: Any) -> ir.Auth | None:

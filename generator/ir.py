@@ -253,6 +253,8 @@ class Forward:
 
     upstream: Upstream
     trusted_headers: tuple[str, ...]
+    headers: tuple[tuple[str, Template], ...] = ()  # consumes-level header parameters
+    query: tuple[tuple[str, Template], ...] = ()  # consumes-level query parameters
 
 
 @dataclass(frozen=True)

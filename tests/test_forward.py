@@ -39,6 +39,7 @@ def test_any_method_and_sub_path_is_relayed(load, httpserver: HTTPServer) -> Non
     assert request.args.getlist("tag") == ["a", "b"] and request.args["draft"] == "true"
     assert json.loads(request.get_data()) == {"text": "hi"}
     assert request.headers["Wiki-Version"] == "3"
+    assert request.headers["Wiki-Client"] == "capgen"  # the consumed API's own fixed header
     assert request.headers["Authorization"] == "Bearer wiki-secret"
     assert "X-Other" not in request.headers and "Cookie" not in request.headers
 
@@ -57,3 +58,11 @@ def test_forward_is_documented(generated_tree) -> None:  # type: ignore[no-untyp
     assert sorted(item) == ["delete", "get", "patch", "post", "put"]
     assert item["get"]["parameters"][0]["name"] == "path"
     assert "/v1/pages" in document["paths"]
+
+
+def test_trailing_placeholder_is_the_relayed_remainder(load, httpserver: HTTPServer) -> None:  # type: ignore[no-untyped-def]
+    httpserver.expect_request("/wiki/a/b").respond_with_json({"raw": True})
+    response = _app(load, httpserver).get("/v1/raw/a/b", headers={"Wiki-Version": "9"})
+    assert response.status_code == 200 and response.get_json() == {"raw": True}
+    request, _ = httpserver.log[-1]
+    assert "Wiki-Version" not in request.headers  # not trusted on this resource

@@ -161,14 +161,27 @@ def read_inputs(params: Sequence[Param], path_values: Mapping[str, str]) -> dict
     return inputs
 
 
-def relay(connection: Connection, path: str, trusted_headers: Sequence[str]) -> Result:
-    """A ``forward`` route: the caller's request relayed as it is; only trusted headers pass."""
-    headers = {name: request.headers[name] for name in trusted_headers if name in request.headers}
+def relay(
+    connection: Connection,
+    path: str,
+    *,
+    trusted_headers: Sequence[str],
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+) -> Result:
+    """A ``forward`` route: the caller's request relayed as it is; only trusted headers pass.
+
+    ``headers``/``query`` are the consumed API's own fixed parameters; they win over the
+    caller's, like the upstream credentials.
+    """
+    passed = {name: request.headers[name] for name in trusted_headers if name in request.headers}
+    headers = {**passed, **headers}
     body = request.get_data() or None
     if body is not None and request.content_type:
         headers["Content-Type"] = request.content_type
-    query = list(request.args.items(multi=True))
-    answer = connection.relay(request.method, "/" + sub_path(path), query, headers, body)
+    pairs = [(k, v) for k, v in request.args.items(multi=True) if k not in query]
+    pairs.extend(query.items())
+    answer = connection.relay(request.method, "/" + sub_path(path), pairs, headers, body)
     return Result(answer.status, raw=answer)
 
 
