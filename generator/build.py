@@ -21,7 +21,7 @@ from typing import Any
 
 from jsonpath_ng import jsonpath as jp
 from jsonpath_ng import parse as parse_jsonpath
-from jsonpath_ng.exceptions import JsonPathParserError, JsonPathLexerError
+from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 
 from generator import ir, names
 from generator.diagnostics import DocPath, Reporter, format_doc_path
@@ -1006,10 +1006,6 @@ class Builder:
                 fields.append((str(key), sub_shape))
                 props_schema[str(key)] = sub_schema or {}
             schema = {"type": "object", "properties": props_schema}
-            if steps and not relative and mapping not in ("$", "$."):
-                # An object with both a mapping and properties: properties are read from the
-                # mapped subtree.
-                return ir.Each(steps, ir.Fields(tuple(fields))) if False else ir.Fields(tuple(fields)), schema
             return ir.Fields(tuple(fields)), schema
         if not steps and mapping is None and kind == "object":
             return ir.Whole(), schema
@@ -1027,7 +1023,7 @@ class Builder:
             text = "$" + text[2:]
         try:
             tree = parse_jsonpath(text)
-        except (JsonPathParserError, JsonPathLexerError, Exception):
+        except (JsonPathParserError, JsonPathLexerError, ValueError, TypeError, AttributeError):
             simple = text[2:] if text.startswith("$.") else None
             if simple and re.fullmatch(r"[^.\[\]]+(\.[^.\[\]]+)*", simple):
                 return tuple(simple.split("."))
@@ -1094,8 +1090,7 @@ class _InputResolver:
     def declare(self, param: dict[str, Any], path: DocPath) -> None:
         self.declared = True
         name = str(param["name"])
-        default_location = "query" if self.kind == "rest" else "query"
-        location = str(param.get("in") or default_location)
+        location = str(param.get("in") or "query")
         if location not in ("path", "query", "header", "cookie", "body"):
             location = "query"
         existing = self.lookup(name)

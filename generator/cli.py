@@ -35,7 +35,7 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except Exception as exc:  # pragma: no cover - only reached through bugs
+        except Exception as exc:  # noqa: BLE001  # pragma: no cover - only reached through bugs
             click.echo(
                 f"capgen: internal error ({type(exc).__name__}: {exc}). This is a bug in capgen; "
                 "please report it together with the input file.",

@@ -5,7 +5,7 @@ Nothing here writes files; :mod:`generator.write` does, and only when there are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,10 +13,9 @@ from generator import ir
 from generator.build import build_capability
 from generator.diagnostics import Diagnostic, Diagnostics, Reporter, Severity
 from generator.emit import RUNTIME_FILES, emit_capability, emit_shared
+from generator.inputs import CAPABILITY_SUFFIXES, collect  # noqa: F401  (re-exported)
 from generator.load import load_file
 from generator.validate import DocumentKind, check_schema, classify
-
-from generator.inputs import CAPABILITY_SUFFIXES, collect  # noqa: F401  (re-exported)
 
 
 @dataclass

@@ -25,12 +25,14 @@ def test_generated_code_is_ruff_and_black_clean(generated_tree: Path) -> None:
         [sys.executable, "-m", "ruff", "check", "--isolated", "--line-length", "100", str(generated_tree)],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     black = subprocess.run(
         [sys.executable, "-m", "black", "--check", "-q", "-l", "100", str(generated_tree)],
         capture_output=True,
         text=True,
+        check=False,
     )
     assert black.returncode == 0, black.stdout + black.stderr
 
