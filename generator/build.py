@@ -15,101 +15,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonpath_ng import jsonpath as jp
-from jsonpath_ng import parse as parse_jsonpath
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-
 from generator import ir, names
+from generator.bindings import InputResolver
+from generator.consumed import (
+    PLACEHOLDER,
+    TEMPLATE_VAR,
+    TOOL_NAME,
+    Bind,
+    BuildAbort,
+    ConsumedApi,
+    ConsumedOp,
+    ConsumedParam,
+    has_static_value,
+    port_or,
+    schema_of,
+    text_or_none,
+)
 from generator.diagnostics import DocPath, Reporter, format_doc_path
-
-TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{([^{}]+)\}")
-TEMPLATE_VAR = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
-INPUT_PREFIXES = ("rest", "tools", "mcp")
-TYPES = ("string", "number", "integer", "boolean", "array", "object")
-METHODS_WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-class _Abort(Exception):
-    """An entry point cannot be built; its diagnostics were reported already."""
-
-
-@dataclass
-class _Bind:
-    env_name: str
-    namespace: str
-
-
-@dataclass
-class _ConsumedParam:
-    name: str
-    location: str
-    schema: dict[str, Any]
-    required: bool | None
-    description: str | None
-    value: Any
-    has_value: bool
-    path: DocPath
-
-
-@dataclass
-class _ConsumedOp:
-    upstream_ns: str
-    name: str
-    method: str
-    path_text: str
-    params: list[_ConsumedParam]
-    body: Any
-    raw_format: str
-    description: str | None
-    doc_path: DocPath
-    ir_op: ir.UpstreamOp | None = None
-    reporter: Reporter | None = None  # set when the operation comes from an imported file
-
-
-@dataclass
-class _Upstream:
-    namespace: str
-    attr: str
-    ops: list[_ConsumedOp] = field(default_factory=list)
-    ir_upstream: ir.Upstream | None = None
-    shared_params: list[_ConsumedParam] = field(default_factory=list)
-
-
-def _schema_of(declared: dict[str, Any]) -> dict[str, Any]:
-    kind = declared.get("type")
-    if kind not in TYPES:
-        kind = "string"
-    schema: dict[str, Any] = {"type": kind}
-    if kind == "array":
-        items = declared.get("items")
-        schema["items"] = _schema_of(items) if isinstance(items, dict) else {}
-    return schema
-
-
-def _port(value: Any, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def _has_value(output: Any) -> bool:
-    """Whether an output declares a static ``value`` anywhere (a mock operation)."""
-    if isinstance(output, dict):
-        if "value" in output:
-            return True
-        return any(_has_value(v) for v in (output.get("properties") or {}).values()) or _has_value(
-            output.get("items")
-        )
-    return False
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
+from generator.outputs import output_shape
 
 
 class _Shifted(Reporter):
@@ -137,11 +63,11 @@ class Builder:
         self.report = report
         self.package = package
         self.source = source
-        self.binds: dict[str, _Bind] = {}
+        self.binds: dict[str, Bind] = {}
         self.bind_namespaces: set[str] = set()
         self.settings: dict[str, ir.Setting] = {}
         self.setting_attrs = names.Namer({"timeout", "environ"})
-        self.upstreams: dict[str, _Upstream] = {}
+        self.upstreams: dict[str, ConsumedApi] = {}
         self.upstream_attrs = names.Namer({"settings", "close", "connections"})
         self.method_names = names.Namer({"close", "settings", "connections"})
         self.exposes_namespaces: set[str] = set()
@@ -151,13 +77,17 @@ class Builder:
     def read_binds(self) -> None:
         entries: list[tuple[DocPath, Any]] = []
         for base in (("binds",), ("capability", "binds")):
-            holder = self.data.get(base[0]) if len(base) == 1 else self.data["capability"].get("binds")
+            holder = (
+                self.data.get(base[0]) if len(base) == 1 else self.data["capability"].get("binds")
+            )
             for i, bind in enumerate(holder or []):
                 entries.append(((*base, i), bind))
         for path, bind in entries:
             namespace = str(bind.get("namespace", ""))
             if namespace in self.bind_namespaces:
-                self.report.warning((*path, "namespace"), f"bind namespace {namespace!r} is declared twice")
+                self.report.warning(
+                    (*path, "namespace"), f"bind namespace {namespace!r} is declared twice"
+                )
             self.bind_namespaces.add(namespace)
             if bind.get("location"):
                 self.report.warning(
@@ -169,9 +99,11 @@ class Builder:
                 env = str(provider) if bind.get("location") is None else str(variable)
                 if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
                     env = names.env_name(str(variable))
-                self.binds[str(variable)] = _Bind(env, namespace)
+                self.binds[str(variable)] = Bind(env, namespace)
 
-    def secret(self, variable: str, path: DocPath, *, declared_only: bool = False) -> ir.SettingRef | None:
+    def secret(
+        self, variable: str, path: DocPath, *, declared_only: bool = False
+    ) -> ir.SettingRef | None:
         """The setting for a bound variable (``X``, ``env.X``, ``<bind namespace>.X``)."""
         name = variable
         if "." in name:
@@ -186,11 +118,13 @@ class Builder:
                 path,
                 f"{{{{{variable}}}}} is not declared in `binds`; it is read from the environment variable {name}",
             )
-            bind = _Bind(name, "")
+            bind = Bind(name, "")
             self.binds[name] = bind
         return ir.SettingRef(self.setting(bind.env_name, "secret", None, f"secret `{name}`").attr)
 
-    def setting(self, env_name: str, kind: str, default: str | None, description: str) -> ir.Setting:
+    def setting(
+        self, env_name: str, kind: str, default: str | None, description: str
+    ) -> ir.Setting:
         existing = self.settings.get(env_name)
         if existing is not None:
             return existing
@@ -265,7 +199,9 @@ class Builder:
         display = str(Path(self.report.file).parent / location)
         document = load_file(target, self.report.sink, display)
         if document is None:
-            self.report.error((*path, "location"), f"import location {location!r} could not be read")
+            self.report.error(
+                (*path, "location"), f"import location {location!r} could not be read"
+            )
             return
         reporter = Reporter(display, document.positions, self.report.sink)
         data = document.data if isinstance(document.data, dict) else {}
@@ -276,7 +212,9 @@ class Builder:
         candidates += [
             (("capability", "consumes", i), c) for i, c in enumerate(nested.get("consumes") or [])
         ]
-        found = [(p, c) for p, c in candidates if isinstance(c, dict) and c.get("namespace") == wanted]
+        found = [
+            (p, c) for p, c in candidates if isinstance(c, dict) and c.get("namespace") == wanted
+        ]
         if not found:
             known = ", ".join(str(c.get("namespace")) for _, c in candidates if isinstance(c, dict))
             self.report.error(
@@ -288,7 +226,11 @@ class Builder:
         if "import" in imported:
             self.report.error((*path, "import"), "imports of imports are not supported")
             return
-        check_schema({"naftiko": "1.0.0-alpha2", "consumes": [imported]}, _Shifted(reporter, inner_path), strict=False)
+        check_schema(
+            {"naftiko": "1.0.0-alpha2", "consumes": [imported]},
+            _Shifted(reporter, inner_path),
+            strict=False,
+        )
         alias = entry.get("as")
         imported = dict(imported)
         if alias:
@@ -303,19 +245,25 @@ class Builder:
     def read_http_consumes(self, entry: dict[str, Any], path: DocPath) -> None:
         namespace = str(entry["namespace"])
         if namespace in self.upstreams:
-            self.report.error((*path, "namespace"), f"consumes namespace {namespace!r} is declared twice")
+            self.report.error(
+                (*path, "namespace"), f"consumes namespace {namespace!r} is declared twice"
+            )
             return
-        upstream = _Upstream(namespace, self.upstream_attrs.claim(namespace, fallback="upstream"))
+        upstream = ConsumedApi(namespace, self.upstream_attrs.claim(namespace, fallback="upstream"))
         self.upstreams[namespace] = upstream
         shared = self.read_params(entry.get("inputParameters"), (*path, "inputParameters"))
         upstream.shared_params = shared
         for r, resource in enumerate(entry.get("resources") or []):
             rpath = (*path, "resources", r)
-            resource_params = self.read_params(resource.get("inputParameters"), (*rpath, "inputParameters"))
+            resource_params = self.read_params(
+                resource.get("inputParameters"), (*rpath, "inputParameters")
+            )
             for o, operation in enumerate(resource.get("operations") or []):
                 opath = (*rpath, "operations", o)
-                own = self.read_params(operation.get("inputParameters"), (*opath, "inputParameters"))
-                merged: dict[tuple[str, str], _ConsumedParam] = {}
+                own = self.read_params(
+                    operation.get("inputParameters"), (*opath, "inputParameters")
+                )
+                merged: dict[tuple[str, str], ConsumedParam] = {}
                 for param in (*shared, *resource_params, *own):
                     merged[(param.name, param.location)] = param
                 op_name = str(operation["name"])
@@ -326,7 +274,7 @@ class Builder:
                         "`call` uses the first one",
                     )
                 upstream.ops.append(
-                    _ConsumedOp(
+                    ConsumedOp(
                         namespace,
                         op_name,
                         str(operation.get("method", "GET")).upper(),
@@ -334,7 +282,7 @@ class Builder:
                         list(merged.values()),
                         operation.get("body"),
                         str(operation.get("outputRawFormat", "json")),
-                        _text(operation.get("description")),
+                        text_or_none(operation.get("description")),
                         opath,
                         None,
                         self.report,
@@ -346,23 +294,27 @@ class Builder:
 
     _pending_auth: dict[str, tuple[Any, DocPath]]
 
-    def read_params(self, raw: Any, path: DocPath) -> list[_ConsumedParam]:
-        params: list[_ConsumedParam] = []
+    def read_params(self, raw: Any, path: DocPath) -> list[ConsumedParam]:
+        params: list[ConsumedParam] = []
         for i, param in enumerate(raw or []):
             location = str(param.get("in", "query"))
             if location == "environment":
                 # An `in: environment` parameter is a variable for templates (`{{name}}`),
                 # read from the environment variable of that name.
                 name = str(param.get("name", ""))
-                env = name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else names.env_name(name)
-                self.binds.setdefault(name, _Bind(env, ""))
+                env = (
+                    name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else names.env_name(name)
+                )
+                self.binds.setdefault(name, Bind(env, ""))
             params.append(
-                _ConsumedParam(
+                ConsumedParam(
                     name=str(param["name"]),
                     location=location,
-                    schema=_schema_of(param),
-                    required=param.get("required") if isinstance(param.get("required"), bool) else None,
-                    description=_text(param.get("description")),
+                    schema=schema_of(param),
+                    required=(
+                        param.get("required") if isinstance(param.get("required"), bool) else None
+                    ),
+                    description=text_or_none(param.get("description")),
                     value=param.get("value"),
                     has_value="value" in param,
                     path=(*path, i),
@@ -370,7 +322,7 @@ class Builder:
             )
         return params
 
-    def read_base_url(self, upstream: _Upstream, entry: dict[str, Any], path: DocPath) -> None:
+    def read_base_url(self, upstream: ConsumedApi, entry: dict[str, Any], path: DocPath) -> None:
         raw = str(entry.get("baseUri") or "")
         env = f"{names.env_name(upstream.namespace)}_BASE_URL"
         usable = raw
@@ -426,11 +378,16 @@ class Builder:
         if kind == "apikey":
             placement = raw.get("placement")
             if placement not in ("header", "query"):
-                self.report.error((*path, "placement"), "apikey authentication needs `placement: header` or `query`")
+                self.report.error(
+                    (*path, "placement"),
+                    "apikey authentication needs `placement: header` or `query`",
+                )
                 return None
             key = str(raw.get("key", ""))
             if not key:
-                self.report.error((*path, "key"), "apikey authentication needs a `key` (header or query name)")
+                self.report.error(
+                    (*path, "key"), "apikey authentication needs a `key` (header or query name)"
+                )
                 return None
             value = self.settings_template(str(raw.get("value", "")), (*path, "value"))
             return ir.Auth("apikey", placement=placement, key=key, value=value) if value else None
@@ -440,7 +397,10 @@ class Builder:
             if user is None or password is None:
                 return None
             return ir.Auth(kind, username=user, password=password)
-        self.report.error((*path, "type"), f"unsupported: `{kind}` authentication on a consumed API at {format_doc_path(path)}")
+        self.report.error(
+            (*path, "type"),
+            f"unsupported: `{kind}` authentication on a consumed API at {format_doc_path(path)}",
+        )
         return None
 
     def finish_upstreams(self) -> None:
@@ -455,7 +415,7 @@ class Builder:
                 upstream.namespace, upstream.attr, template, setting, auth, operations
             )
 
-    def build_upstream_op(self, op: _ConsumedOp) -> ir.UpstreamOp:
+    def build_upstream_op(self, op: ConsumedOp) -> ir.UpstreamOp:
         argnames = names.Namer({"self"})
         params: list[ir.UpstreamParam] = []
         by_name: dict[str, str] = {}
@@ -469,7 +429,11 @@ class Builder:
             placeholders.append(name)
             declared = next((p for p in op.params if p.name == name and p.location == "path"), None)
             declared = declared or next(
-                (p for p in op.params if names.normalise(p.name) == names.normalise(name) and p.location == "path"),
+                (
+                    p
+                    for p in op.params
+                    if names.normalise(p.name) == names.normalise(name) and p.location == "path"
+                ),
                 None,
             )
             key = f"path:{name}"
@@ -527,7 +491,7 @@ class Builder:
         )
 
     def request_body(
-        self, op: _ConsumedOp, params: list[ir.UpstreamParam], argnames: names.Namer
+        self, op: ConsumedOp, params: list[ir.UpstreamParam], argnames: names.Namer
     ) -> ir.RequestBody:
         body_params = [p for p in params if p.location == "body"]
         if op.body is not None:
@@ -539,7 +503,11 @@ class Builder:
                     kind, media = "form", "application/x-www-form-urlencoded"
                 elif declared in ("text", "xml", "sparql"):
                     kind = "text"
-                    media = {"text": "text/plain", "xml": "application/xml", "sparql": "application/sparql-query"}[declared]
+                    media = {
+                        "text": "text/plain",
+                        "xml": "application/xml",
+                        "sparql": "application/sparql-query",
+                    }[declared]
                 elif declared != "json":
                     self.report.error(
                         (*op.doc_path, "body", "type"),
@@ -548,15 +516,20 @@ class Builder:
             elif isinstance(op.body, str):
                 kind = "text"
             ident = argnames.claim("request_body", fallback="body")
-            params.append(ir.UpstreamParam("(body)", ident, "body", {"type": "object"}, False, None))
+            params.append(
+                ir.UpstreamParam("(body)", ident, "body", {"type": "object"}, False, None)
+            )
             return ir.RequestBody(kind, ident=ident, media_type=media)  # type: ignore[arg-type]
         if not body_params:
             return ir.RequestBody("none")
-        if len(body_params) == 1 and (body_params[0].wire_name == "body" or body_params[0].schema.get("type") in ("object", "array")):
+        if len(body_params) == 1 and (
+            body_params[0].wire_name == "body"
+            or body_params[0].schema.get("type") in ("object", "array")
+        ):
             return ir.RequestBody("json", ident=body_params[0].ident)
         return ir.RequestBody("fields", fields=tuple((p.wire_name, p.ident) for p in body_params))
 
-    def consumed_body_template(self, op: _ConsumedOp) -> Any:
+    def consumed_body_template(self, op: ConsumedOp) -> Any:
         body = op.body
         if isinstance(body, dict) and "type" in body:
             return body.get("data")
@@ -589,21 +562,36 @@ class Builder:
         self.finish_upstreams()
         rest_adapters: list[ir.RestAdapter] = []
         mcp_adapters: list[ir.McpAdapter] = []
-        rest_count = sum(1 for e in self.data["capability"].get("exposes") or [] if e.get("type") == "rest")
-        mcp_count = sum(1 for e in self.data["capability"].get("exposes") or [] if e.get("type") == "mcp")
+        rest_count = sum(
+            1 for e in self.data["capability"].get("exposes") or [] if e.get("type") == "rest"
+        )
+        mcp_count = sum(
+            1 for e in self.data["capability"].get("exposes") or [] if e.get("type") == "mcp"
+        )
         modules = names.Namer({"upstream", "settings", "openapi", "__init__"})
         if self.data["capability"].get("aggregates"):
-            self.report.warning(("capability", "aggregates"), "unsupported: aggregates at capability.aggregates are ignored unless referenced")
+            self.report.warning(
+                ("capability", "aggregates"),
+                "unsupported: aggregates at capability.aggregates are ignored unless referenced",
+            )
         for index, exposes in enumerate(self.data["capability"].get("exposes") or []):
             path: DocPath = ("capability", "exposes", index)
             kind = exposes.get("type")
             if kind == "rest":
-                module = "rest" if rest_count == 1 else modules.claim(f"rest_{exposes.get('namespace', index)}")
+                module = (
+                    "rest"
+                    if rest_count == 1
+                    else modules.claim(f"rest_{exposes.get('namespace', index)}")
+                )
                 adapter = self.build_rest(exposes, path, module)
                 if adapter:
                     rest_adapters.append(adapter)
             elif kind == "mcp":
-                module = "mcp_server" if mcp_count == 1 else modules.claim(f"mcp_server_{exposes.get('namespace', index)}")
+                module = (
+                    "mcp_server"
+                    if mcp_count == 1
+                    else modules.claim(f"mcp_server_{exposes.get('namespace', index)}")
+                )
                 mcp = self.build_mcp(exposes, path, module)
                 if mcp:
                     mcp_adapters.append(mcp)
@@ -611,13 +599,13 @@ class Builder:
                 self.unsupported(path, f"`{kind}` adapter", warning=True)
         self.flush_unsupported()
         info = self.data.get("info") or {}
-        title = _text(info.get("label")) or self.package
+        title = text_or_none(info.get("label")) or self.package
         upstreams = tuple(u.ir_upstream for u in self.upstreams.values() if u.ir_upstream)
         return ir.Capability(
             source=self.source,
             package=self.package,
             title=title,
-            description=_text(info.get("description")) or "",
+            description=text_or_none(info.get("description")) or "",
             version="1.0.0",
             naftiko=str(self.data.get("naftiko")),
             settings=tuple(sorted(self.settings.values(), key=lambda s: s.env_name)),
@@ -626,9 +614,21 @@ class Builder:
             mcp_adapters=tuple(mcp_adapters),
         )
 
-    def build_rest(self, exposes: dict[str, Any], path: DocPath, module: str) -> ir.RestAdapter | None:
+    def build_rest(
+        self, exposes: dict[str, Any], path: DocPath, module: str
+    ) -> ir.RestAdapter | None:
         namespace = str(exposes["namespace"])
-        views = names.Namer({"blueprint", "create_app", "upstream_client", "main", "openapi_document", "docs", "healthz"})
+        views = names.Namer(
+            {
+                "blueprint",
+                "create_app",
+                "upstream_client",
+                "main",
+                "openapi_document",
+                "docs",
+                "healthz",
+            }
+        )
         operation_ids: set[str] = set()
         seen: dict[tuple[str, str], DocPath] = {}
         routes: list[ir.Route] = []
@@ -643,7 +643,9 @@ class Builder:
             exposed_path = str(resource["path"])
             tag = str(resource.get("name") or exposed_path)
             if isinstance(resource.get("forward"), dict):
-                route = self.build_forward(resource["forward"], (*rpath, "forward"), exposed_path, tag, views)
+                route = self.build_forward(
+                    resource["forward"], (*rpath, "forward"), exposed_path, tag, views
+                )
                 if route is not None:
                     routes.append(route)
             resource_params = list(resource.get("inputParameters") or [])
@@ -661,20 +663,31 @@ class Builder:
                 seen[key] = opath
                 try:
                     route = self.build_route(
-                        namespace, exposed_path, method, operation, opath, tag,
-                        [*adapter_params, *resource_params], views, operation_ids,
+                        namespace,
+                        exposed_path,
+                        method,
+                        operation,
+                        opath,
+                        tag,
+                        [*adapter_params, *resource_params],
+                        views,
+                        operation_ids,
                     )
-                except _Abort:
+                except BuildAbort:
                     continue
                 routes.append(route)
-        if exposes.get("resources") and not routes and not self.report.sink.errors_in(self.report.file):
+        if (
+            exposes.get("resources")
+            and not routes
+            and not self.report.sink.errors_in(self.report.file)
+        ):
             return None
         return ir.RestAdapter(
             namespace=namespace,
             module=module,
-            port=_port(exposes.get("port"), 8080),
+            port=port_or(exposes.get("port"), 8080),
             address=str(exposes.get("address") or "localhost"),
-            description=_text(exposes.get("description")),
+            description=text_or_none(exposes.get("description")),
             routes=tuple(routes),
             auth=self.server_auth(exposes.get("authentication")),
         )
@@ -693,7 +706,9 @@ class Builder:
             )
             return None
         placeholders = list(PLACEHOLDER.finditer(exposed_path))
-        if placeholders and (len(placeholders) > 1 or placeholders[0].end() != len(exposed_path.rstrip("/"))):
+        if placeholders and (
+            len(placeholders) > 1 or placeholders[0].end() != len(exposed_path.rstrip("/"))
+        ):
             self.unsupported(path, "`forward` on a path with placeholders before its end")
             return None
         # `/forward/{{path}}`: the trailing placeholder is the relayed remainder.
@@ -702,12 +717,21 @@ class Builder:
         trusted = tuple(str(h) for h in spec.get("trustedHeaders") or [])
         fixed: dict[str, list[tuple[str, ir.Template]]] = {"header": [], "query": []}
         for param in upstream.shared_params:
-            if param.location in fixed and param.has_value and isinstance(param.value, (str, int, float)):
+            if (
+                param.location in fixed
+                and param.has_value
+                and isinstance(param.value, (str, int, float))
+            ):
                 template = self.settings_template(str(param.value), (*param.path, "value"))
                 if template is not None:
                     fixed[param.location].append((param.name, template))
         rest_input = ir.Input(
-            "path", "subpath", "path", {"type": "string"}, True, f"the rest of the path, relayed to `{target}`"
+            "path",
+            "subpath",
+            "path",
+            {"type": "string"},
+            True,
+            f"the rest of the path, relayed to `{target}`",
         )
         entry = ir.EntryPoint((rest_input,), upstream.ir_upstream, None, (), ir.Raw(), None)
         name = f"forward-{tag}"
@@ -757,8 +781,10 @@ class Builder:
             position = match.end()
         rule += exposed_path[position:]
         if re.search(r"[<>]", PLACEHOLDER.sub("", exposed_path)):
-            self.report.error((*opath[:-2], "path"), f"the path {exposed_path!r} contains '<' or '>'")
-            raise _Abort
+            self.report.error(
+                (*opath[:-2], "path"), f"the path {exposed_path!r} contains '<' or '>'"
+            )
+            raise BuildAbort
         if not rule.startswith("/"):
             rule = "/" + rule
         return rule
@@ -775,9 +801,13 @@ class Builder:
         views: names.Namer,
         operation_ids: set[str],
     ) -> ir.Route:
-        path_vars = [(m.group(1) or m.group(2) or "").strip() for m in PLACEHOLDER.finditer(exposed_path)]
+        path_vars = [
+            (m.group(1) or m.group(2) or "").strip() for m in PLACEHOLDER.finditer(exposed_path)
+        ]
         idents = names.Namer()
-        path_idents = {name: idents.claim(name, fallback="path") for name in dict.fromkeys(path_vars)}
+        path_idents = {
+            name: idents.claim(name, fallback="path") for name in dict.fromkeys(path_vars)
+        }
         entry = self.build_entry(
             kind="rest",
             adapter_namespace=namespace,
@@ -806,12 +836,14 @@ class Builder:
             method=method,
             operation_id=operation_id,
             tag=tag,
-            summary=_text(operation.get("label")),
-            description=_text(operation.get("description")),
+            summary=text_or_none(operation.get("label")),
+            description=text_or_none(operation.get("description")),
             entry=entry,
         )
 
-    def build_mcp(self, exposes: dict[str, Any], path: DocPath, module: str) -> ir.McpAdapter | None:
+    def build_mcp(
+        self, exposes: dict[str, Any], path: DocPath, module: str
+    ) -> ir.McpAdapter | None:
         namespace = str(exposes["namespace"])
         handlers = names.Namer({"build_server", "main", "TOOLS"})
         tools: list[ir.Tool] = []
@@ -823,7 +855,11 @@ class Builder:
             tpath = (*path, "tools", t)
             name = str(tool["name"])
             if not TOOL_NAME.match(name):
-                reason = "is longer than 64 characters" if len(name) > 64 else "has characters outside [a-zA-Z0-9_-]"
+                reason = (
+                    "is longer than 64 characters"
+                    if len(name) > 64
+                    else "has characters outside [a-zA-Z0-9_-]"
+                )
                 self.report.error(
                     (*tpath, "name"),
                     f"MCP tool name {name!r} {reason}; tool names must match ^[a-zA-Z0-9_-]{{1,64}}$",
@@ -845,14 +881,14 @@ class Builder:
                     declared=list(tool.get("inputParameters") or []),
                     path_vars={},
                 )
-            except _Abort:
+            except BuildAbort:
                 continue
             tools.append(
                 ir.Tool(
                     name=name,
                     ident=handlers.claim(name, fallback="tool"),
-                    title=_text(tool.get("label")),
-                    description=_text(tool.get("description")) or name,
+                    title=text_or_none(tool.get("label")),
+                    description=text_or_none(tool.get("description")) or name,
                     annotations=self.annotations(tool.get("hints")),
                     input_schema=self.input_schema(entry.inputs),
                     entry=entry,
@@ -862,10 +898,10 @@ class Builder:
         return ir.McpAdapter(
             namespace=namespace,
             module=module,
-            port=_port(exposes.get("port"), 9090),
+            port=port_or(exposes.get("port"), 9090),
             address=str(exposes.get("address") or "localhost"),
             transport="stdio" if transport == "stdio" else "http",
-            description=_text(exposes.get("description")),
+            description=text_or_none(exposes.get("description")),
             tools=tuple(tools),
         )
 
@@ -879,7 +915,9 @@ class Builder:
             "idempotent": "idempotentHint",
             "openWorld": "openWorldHint",
         }
-        result = {mapping[k]: bool(v) for k, v in hints.items() if k in mapping and isinstance(v, bool)}
+        result = {
+            mapping[k]: bool(v) for k, v in hints.items() if k in mapping and isinstance(v, bool)
+        }
         return result or None
 
     @staticmethod
@@ -900,16 +938,18 @@ class Builder:
 
     # -- entry points ------------------------------------------------------------------------
 
-    def find_op(self, call: str, path: DocPath) -> tuple[_Upstream, _ConsumedOp]:
+    def find_op(self, call: str, path: DocPath) -> tuple[ConsumedApi, ConsumedOp]:
         if "." not in call:
             self.report.error(path, f"`call: {call}` must be `<consumes namespace>.<operation>`")
-            raise _Abort
+            raise BuildAbort
         namespace, op_name = call.rsplit(".", 1)
         upstream = self.upstreams.get(namespace)
         if upstream is None:
             known = ", ".join(sorted(self.upstreams)) or "none"
-            self.report.error(path, f"`call: {call}` names no consumed namespace {namespace!r} (known: {known})")
-            raise _Abort
+            self.report.error(
+                path, f"`call: {call}` names no consumed namespace {namespace!r} (known: {known})"
+            )
+            raise BuildAbort
         op = next((o for o in upstream.ops if o.name == op_name), None)
         if op is None or op.ir_op is None:
             known = ", ".join(o.name for o in upstream.ops) or "none"
@@ -917,7 +957,7 @@ class Builder:
                 path,
                 f"`call: {call}` names no operation of namespace {namespace!r}; known operations: {known}",
             )
-            raise _Abort
+            raise BuildAbort
         return upstream, op
 
     def build_entry(
@@ -932,378 +972,44 @@ class Builder:
     ) -> ir.EntryPoint:
         for unsupported in ("steps", "ref"):
             if unsupported in spec:
-                feature = "orchestrated `steps`" if unsupported == "steps" else "`ref` to aggregates"
+                feature = (
+                    "orchestrated `steps`" if unsupported == "steps" else "`ref` to aggregates"
+                )
                 self.unsupported((*spec_path, unsupported), feature)
-                raise _Abort
-        resolver = _InputResolver(self, kind, adapter_namespace, spec_path)
+                raise BuildAbort
+        resolver = InputResolver(self, kind, adapter_namespace, spec_path)
         for name, ident in path_vars.items():
             resolver.add(ir.Input(name, ident, "path", {"type": "string"}, True, None))
         for i, param in enumerate(declared):
-            resolver.declare(param, (*spec_path, "inputParameters", i) if i < len(spec.get("inputParameters") or []) else spec_path)
+            resolver.declare(
+                param,
+                (
+                    (*spec_path, "inputParameters", i)
+                    if i < len(spec.get("inputParameters") or [])
+                    else spec_path
+                ),
+            )
         outputs = spec.get("outputParameters") or []
         call = spec.get("call")
         if call is None:
-            if any(_has_value(o) for o in outputs):
-                shape, schema = self.output_shape(outputs, (*spec_path, "outputParameters"), "json", resolver)
+            if any(has_static_value(o) for o in outputs):
+                shape, schema = output_shape(
+                    outputs, (*spec_path, "outputParameters"), "json", resolver
+                )
                 return ir.EntryPoint(resolver.frozen(), None, None, (), shape, schema)
-            self.report.error(spec_path, "the operation has no `call` (and no static output values)")
-            raise _Abort
+            self.report.error(
+                spec_path, "the operation has no `call` (and no static output values)"
+            )
+            raise BuildAbort
         upstream, op = self.find_op(str(call), (*spec_path, "call"))
         assert op.ir_op is not None and upstream.ir_upstream is not None
         bindings = resolver.bind(op, spec.get("with") or {}, (*spec_path, "with"))
-        shape, schema = self.output_shape(outputs, (*spec_path, "outputParameters"), op.raw_format, resolver)
-        return ir.EntryPoint(resolver.frozen(), upstream.ir_upstream, op.ir_op, bindings, shape, schema)
-
-    # -- outputs -----------------------------------------------------------------------------
-
-    def output_shape(
-        self, outputs: list[Any], path: DocPath, raw_format: str, resolver: _InputResolver
-    ) -> tuple[ir.OutputShape, dict[str, Any] | None]:
-        if raw_format != "json":
-            return ir.Raw(), None
-        valid = [(i, o) for i, o in enumerate(outputs) if isinstance(o, dict)]
-        if not valid:
-            return ir.Whole(), None
-        if len(valid) == 1:
-            i, only = valid[0]
-            return self.shape_of(only, (*path, i), resolver, relative=False)
-        items: list[tuple[str, ir.OutputShape]] = []
-        properties: dict[str, Any] = {}
-        for i, output in valid:
-            name = str(output.get("name") or f"value{i}")
-            shape, schema = self.shape_of(output, (*path, i), resolver, relative=False)
-            items.append((name, shape))
-            properties[name] = schema or {}
-        return ir.Fields(tuple(items)), {"type": "object", "properties": properties}
-
-    def shape_of(
-        self, output: dict[str, Any], path: DocPath, resolver: _InputResolver, *, relative: bool
-    ) -> tuple[ir.OutputShape, dict[str, Any] | None]:
-        kind = output.get("type") if output.get("type") in TYPES else None
-        schema: dict[str, Any] = {"type": kind} if kind else {}
-        if "value" in output and "mapping" not in output:
-            value = output["value"]
-            if isinstance(value, str) and value.startswith("$"):
-                steps = self.compile_jsonpath(value, (*path, "value"))
-                return (ir.Whole() if not steps else ir.Pick(steps)), schema or None
-            return ir.Static(resolver.value(value, (*path, "value"), None)), schema or None
-        mapping = output.get("mapping")
-        steps: tuple[ir.Step, ...] = ()
-        if isinstance(mapping, str):
-            steps = self.compile_jsonpath(mapping, (*path, "mapping"))
-        properties = output.get("properties")
-        if kind == "array" and isinstance(output.get("items"), dict):
-            item_shape, item_schema = self.shape_of(output["items"], (*path, "items"), resolver, relative=True)
-            schema["items"] = item_schema or {}
-            return ir.Each(steps, item_shape), schema
-        if isinstance(properties, dict) and properties:
-            fields: list[tuple[str, ir.OutputShape]] = []
-            props_schema: dict[str, Any] = {}
-            for key, sub in properties.items():
-                if not isinstance(sub, dict):
-                    continue
-                sub_shape, sub_schema = self.shape_of(sub, (*path, "properties", key), resolver, relative=relative)
-                fields.append((str(key), sub_shape))
-                props_schema[str(key)] = sub_schema or {}
-            schema = {"type": "object", "properties": props_schema}
-            return ir.Fields(tuple(fields)), schema
-        if not steps and mapping is None and kind == "object":
-            return ir.Whole(), schema
-        if kind == "array":
-            schema["items"] = {}
-        if not steps:
-            return ir.Whole(), schema or None
-        return ir.Pick(steps), schema or None
-
-    def compile_jsonpath(self, expression: str, path: DocPath) -> tuple[ir.Step, ...]:
-        text = expression.strip()
-        if text in ("$", "$."):
-            return ()
-        if text.startswith("$.") and text[2:3] == "[":
-            text = "$" + text[2:]
-        try:
-            tree = parse_jsonpath(text)
-        except (JsonPathParserError, JsonPathLexerError, ValueError, TypeError, AttributeError):
-            simple = text[2:] if text.startswith("$.") else None
-            if simple and re.fullmatch(r"[^.\[\]]+(\.[^.\[\]]+)*", simple):
-                return tuple(simple.split("."))
-            self.report.error(path, f"cannot read the JSONPath {expression!r}")
-            raise _Abort from None
-        steps: list[ir.Step] = []
-
-        def walk(node: Any) -> None:
-            if isinstance(node, jp.Root):
-                return
-            if isinstance(node, jp.Child):
-                walk(node.left)
-                walk(node.right)
-                return
-            if isinstance(node, jp.Fields) and len(node.fields) == 1:
-                steps.append(ir.Wildcard() if node.fields[0] == "*" else node.fields[0])
-                return
-            if isinstance(node, jp.Index) and len(node.indices) == 1:
-                steps.append(int(node.indices[0]))
-                return
-            if isinstance(node, (jp.Slice, jp.Wildcard if hasattr(jp, "Wildcard") else jp.Slice)):
-                if isinstance(node, jp.Slice) and (node.start is not None or node.end is not None or node.step is not None):
-                    raise ValueError("slice")
-                steps.append(ir.Wildcard())
-                return
-            raise ValueError(type(node).__name__)
-
-        try:
-            walk(tree)
-        except ValueError as exc:
-            self.report.error(
-                path,
-                f"unsupported: JSONPath {expression!r} uses {exc} (supported: fields, [n], [*])",
-            )
-            raise _Abort from None
-        return tuple(steps)
-
-
-class _InputResolver:
-    """Caller inputs of one entry point, and how they bind to upstream parameters."""
-
-    def __init__(self, builder: Builder, kind: str, adapter_namespace: str, path: DocPath):
-        self.builder = builder
-        self.kind = kind
-        self.adapter_namespace = adapter_namespace
-        self.path = path
-        self.inputs: dict[str, ir.Input] = {}
-        self.declared = False
-        self.derived: set[str] = set()
-        self.wire_names: set[str] = set()  # the exact names of the bound operation's parameters
-        self.idents = names.Namer()
-
-    @property
-    def report(self) -> Reporter:
-        return self.builder.report
-
-    def add(self, item: ir.Input) -> None:
-        self.inputs[item.name] = item
-        self.idents.taken.add(item.ident)
-
-    def frozen(self) -> tuple[ir.Input, ...]:
-        return tuple(self.inputs.values())
-
-    def declare(self, param: dict[str, Any], path: DocPath) -> None:
-        self.declared = True
-        name = str(param["name"])
-        location = str(param.get("in") or "query")
-        if location not in ("path", "query", "header", "cookie", "body"):
-            location = "query"
-        existing = self.lookup(name)
-        if existing is not None and existing.location == "path":
-            schema = _schema_of(param)
-            self.inputs[existing.name] = ir.Input(
-                existing.name, existing.ident, "path", schema, True, _text(param.get("description"))
-            )
-            return
-        if location == "path" and self.kind == "rest":
-            self.report.warning(path, f"path parameter {name!r} has no placeholder in the exposed path; it is read from the query")
-            location = "query"
-        required = param.get("required")
-        self.add(
-            ir.Input(
-                name,
-                self.idents.claim(name, fallback="param"),
-                location,  # type: ignore[arg-type]
-                _schema_of(param),
-                True if not isinstance(required, bool) else required,
-                _text(param.get("description")),
-            )
+        shape, schema = output_shape(
+            outputs, (*spec_path, "outputParameters"), op.raw_format, resolver
         )
-
-    def lookup(self, name: str) -> ir.Input | None:
-        """An input by exact name, else by normalised name (``task_id`` finds ``{task-id}``).
-
-        Inputs derived from an explicit reference match by exact name only, so ``tools.a_0``
-        and ``tools.a-0`` stay two inputs.
-        """
-        if name in self.inputs:
-            return self.inputs[name]
-        key = names.normalise(name)
-        matches = [
-            i
-            for i in self.inputs.values()
-            if names.normalise(i.name) == key
-            and i.name not in self.derived
-            # `Thing_ID` must not take the input of another parameter named exactly `thing_id`
-            and not (i.name in self.wire_names and name in self.wire_names)
-        ]
-        return matches[0] if matches else None
-
-    def reference(self, text: str) -> str | None:
-        """``rest.x`` / ``tools.x`` / ``mcp.x`` / ``<namespace>.x`` -> ``x``."""
-        if "." not in text:
-            return None
-        prefix, name = text.split(".", 1)
-        if prefix in INPUT_PREFIXES or prefix == self.adapter_namespace or prefix in self.builder.exposes_namespaces:
-            return name
-        return None
-
-    def need(self, name: str, feeding: ir.UpstreamParam | None, path: DocPath) -> ir.Input:
-        existing = self.lookup(name)
-        if existing is not None:
-            return existing
-        if self.declared:
-            known = ", ".join(self.inputs) or "none"
-            self.report.error(path, f"no input parameter named {name!r} is declared (declared: {known})")
-            raise _Abort
-        location = feeding.location if feeding else "query"
-        if location == "path" and self.kind == "rest":
-            self.report.error(
-                path,
-                f"{name!r} fills an upstream path placeholder, but the exposed path has no "
-                "matching placeholder; add it to the path or map a value with `with`",
-            )
-            raise _Abort
-        schema = dict(feeding.schema) if feeding else {"type": "string"}
-        required = True if location == "path" else bool(feeding and feeding.required)
-        item = ir.Input(
-            name,
-            self.idents.claim(name, fallback="param"),
-            location,  # type: ignore[arg-type]
-            schema,
-            required,
-            feeding.description if feeding else None,
+        return ir.EntryPoint(
+            resolver.frozen(), upstream.ir_upstream, op.ir_op, bindings, shape, schema
         )
-        self.add(item)
-        self.derived.add(name)
-        return item
-
-    def value(self, raw: Any, path: DocPath, feeding: ir.UpstreamParam | None) -> ir.ValueExpr:
-        if isinstance(raw, str):
-            ref = self.reference(raw.strip())
-            if ref is not None and "{{" not in raw:
-                return ir.FromInput(self.need(ref, feeding, path).name)
-            if "{{" in raw:
-                whole = TEMPLATE_VAR.fullmatch(raw.strip())
-                if whole:
-                    part = self.template_part(whole.group(1), path, feeding)
-                    if isinstance(part, ir.InputRef):
-                        return ir.FromInput(part.name)
-                    if isinstance(part, ir.SettingRef):
-                        return ir.FromSetting(part.attr)
-                parts: list[ir.TemplatePart] = []
-                position = 0
-                for match in TEMPLATE_VAR.finditer(raw):
-                    if match.start() > position:
-                        parts.append(ir.Text(raw[position : match.start()]))
-                    parts.append(self.template_part(match.group(1), path, None))
-                    position = match.end()
-                if position < len(raw):
-                    parts.append(ir.Text(raw[position:]))
-                return ir.Template(tuple(parts))
-            return ir.Const(raw)
-        if isinstance(raw, dict):
-            return ir.ObjectExpr(tuple((str(k), self.value(v, (*path, str(k)), None)) for k, v in raw.items()))
-        if isinstance(raw, list):
-            return ir.ArrayExpr(tuple(self.value(v, (*path, i), None) for i, v in enumerate(raw)))
-        return ir.Const(raw)
-
-    def template_part(self, variable: str, path: DocPath, feeding: ir.UpstreamParam | None) -> ir.TemplatePart:
-        ref = self.reference(variable)
-        if ref is not None:
-            return ir.InputRef(self.need(ref, feeding, path).name)
-        existing = self.lookup(variable)
-        if existing is not None:
-            return ir.InputRef(existing.name)
-        secret = self.builder.secret(variable, path, declared_only=True)
-        if secret is not None:
-            return secret
-        if "." in variable:
-            self.report.error(path, f"placeholder {{{{{variable}}}}} has no source")
-            raise _Abort
-        return ir.InputRef(self.need(variable, feeding, path).name)
-
-    def bind(self, op: _ConsumedOp, with_map: Any, path: DocPath) -> tuple[ir.Binding, ...]:
-        assert op.ir_op is not None
-        params = op.ir_op.params
-        bindings: dict[str, ir.Binding] = {}
-        body = op.ir_op.body
-        template_vars: set[str] = set()
-        if body.kind in ("json", "form", "text") and body.ident and op.body is not None:
-            template_vars = set(TEMPLATE_VAR.findall(repr(self.builder.consumed_body_template(op))))
-        if not isinstance(with_map, dict):
-            with_map = {}
-        self.wire_names = {p.wire_name for p in params}
-        for key, raw in with_map.items():
-            key = str(key)
-            wpath = (*path, key)
-            candidates = [p for p in params if p.wire_name == key] or [
-                p for p in params if names.normalise(p.wire_name) == names.normalise(key) and p.wire_name != "(body)"
-            ]
-            if len(candidates) > 1:
-                where = " and ".join(p.location for p in candidates)
-                self.report.error(
-                    wpath,
-                    f"`{key}` is ambiguous: {op.upstream_ns}.{op.name} has {key!r} in {where} "
-                    f"({format_doc_path(op.doc_path)})",
-                )
-                raise _Abort
-            if not candidates:
-                if key in template_vars or any(v.split(".")[-1] == key for v in template_vars):
-                    self.value(raw, wpath, None)
-                    continue
-                known = ", ".join(p.wire_name for p in params if p.wire_name != "(body)") or "none"
-                self.report.error(
-                    wpath,
-                    f"`{key}` is not an input parameter of {op.upstream_ns}.{op.name} (it has: {known})",
-                )
-                raise _Abort
-            param = candidates[0]
-            bindings[param.ident] = ir.Binding(param.ident, self.value(raw, wpath, param))
-        consumed_by_name = {(p.name, p.location): p for p in op.params}
-        for param in params:
-            if param.ident in bindings:
-                continue
-            if param.wire_name == "(body)":
-                data = self.builder.consumed_body_template(op)
-                bindings[param.ident] = ir.Binding(param.ident, self.value(data, (*op.doc_path, "body"), None))
-                continue
-            source = consumed_by_name.get((param.wire_name, param.location))
-            if source is not None and source.has_value:
-                bindings[param.ident] = ir.Binding(param.ident, self.value(source.value, (*source.path, "value"), param))
-                continue
-            existing = self.lookup(param.wire_name)
-            if existing is not None:
-                bindings[param.ident] = ir.Binding(param.ident, ir.FromInput(existing.name))
-                continue
-            if param.location == "path" or (param.required and not self.declared):
-                if param.location == "path" and self.declared:
-                    (op.reporter or self.report).error(
-                        (*op.doc_path[:-2], "path"),
-                        f"the placeholder {{{param.wire_name}}} in {op.path_text!r} has no source: "
-                        f"no `with` entry or input parameter of {format_doc_path(self.path)} supplies {param.wire_name!r}",
-                    )
-                    raise _Abort
-                if param.location == "path" and self.kind == "rest":
-                    (op.reporter or self.report).error(
-                        (*op.doc_path[:-2], "path"),
-                        f"the placeholder {{{param.wire_name}}} in {op.path_text!r} has no source: "
-                        "the exposed path has no matching placeholder and no `with` entry maps it",
-                    )
-                    raise _Abort
-                item = self.need(param.wire_name, param, path)
-                bindings[param.ident] = ir.Binding(param.ident, ir.FromInput(item.name))
-        for param in params:
-            binding = bindings.get(param.ident)
-            if isinstance(binding, ir.Binding) and isinstance(binding.value, ir.FromInput):
-                self.inherit_description(binding.value.name, param)
-        ordered = [bindings[p.ident] for p in params if p.ident in bindings]
-        return tuple(ordered)
-
-    def inherit_description(self, name: str, param: ir.UpstreamParam) -> None:
-        """A route's path input documents itself with the upstream parameter it fills."""
-        item = self.inputs.get(name)
-        if item is None or item.description is not None or param.description is None:
-            return
-        if item.location == "path" and param.location == "path":
-            self.inputs[name] = ir.Input(
-                item.name, item.ident, item.location, param.schema, item.required, param.description
-            )
 
 
 def build_capability(data: dict[str, Any], report: Reporter, source: Path) -> ir.Capability | None:

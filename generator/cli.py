@@ -62,7 +62,9 @@ _paths = click.argument(
     "paths", nargs=-1, type=click.Path(exists=True, path_type=Path), required=False
 )
 _strict = click.option(
-    "--strict", is_flag=True, help="Treat every schema violation as an error (default: naming and unknown-key issues are warnings)."
+    "--strict",
+    is_flag=True,
+    help="Treat every schema violation as an error (default: naming and unknown-key issues are warnings).",
 )
 _quiet = click.option("-q", "--quiet", is_flag=True, help="Print errors only, not warnings.")
 
@@ -70,17 +72,36 @@ _quiet = click.option("-q", "--quiet", is_flag=True, help="Print errors only, no
 @main.command()
 @_paths
 @click.option(
-    "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("generated"),
-    show_default=True, help="Output folder (a Python package).",
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("generated"),
+    show_default=True,
+    help="Output folder (a Python package).",
 )
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output folder differs from what would be generated.")
-@click.option("--diff", "show_diff", is_flag=True, help="With --check (or alone): print a unified diff of what would change; writes nothing.")
 @click.option(
-    "--openapi-version", type=click.Choice(["3.1.0", "3.0.3"]), default="3.1.0", show_default=True,
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if the output folder differs from what would be generated.",
+)
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="With --check (or alone): print a unified diff of what would change; writes nothing.",
+)
+@click.option(
+    "--openapi-version",
+    type=click.Choice(["3.1.0", "3.0.3"]),
+    default="3.1.0",
+    show_default=True,
     help="OpenAPI version of the generated documents.",
 )
 @click.option(
-    "--formatter", type=click.Choice(["auto", "black", "ruff"]), default="auto", show_default=True,
+    "--formatter",
+    type=click.Choice(["auto", "black", "ruff"]),
+    default="auto",
+    show_default=True,
     help="Python formatter: black, or ruff's black-compatible formatter (much faster); auto = ruff if installed.",
 )
 @_strict

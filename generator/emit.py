@@ -216,7 +216,11 @@ def emit_capability(capability: ir.Capability, openapi_version: str) -> dict[str
     )
     for adapter in capability.rest_adapters:
         document = build_openapi(capability, adapter, openapi_version)
-        stem = "openapi" if adapter.module == "rest" else f"openapi_{adapter.module.removeprefix('rest_')}"
+        stem = (
+            "openapi"
+            if adapter.module == "rest"
+            else f"openapi_{adapter.module.removeprefix('rest_')}"
+        )
         files[f"{package}/{adapter.module}.py"] = _render(
             "package/rest.py.j2",
             adapter=adapter,
@@ -231,7 +235,9 @@ def emit_capability(capability: ir.Capability, openapi_version: str) -> dict[str
             document, sort_keys=False, allow_unicode=True, width=100
         )
     for mcp in capability.mcp_adapters:
-        files[f"{package}/{mcp.module}.py"] = _render("package/mcp_server.py.j2", adapter=mcp, **context)
+        files[f"{package}/{mcp.module}.py"] = _render(
+            "package/mcp_server.py.j2", adapter=mcp, **context
+        )
     files[f"{package}/README.md"] = _render("package/README.md.j2", **context)
     files[f"{package}/requirements.txt"] = _render("package/requirements.txt.j2", **context)
     return files

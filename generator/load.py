@@ -180,7 +180,9 @@ def load_text(file: str, text: str, sink: Diagnostics) -> LoadedDocument | None:
     finally:
         loader.dispose()
     if root is None:
-        sink.add(Diagnostic(file, 1, 1, Severity.ERROR, "the file is empty; expected a YAML mapping"))
+        sink.add(
+            Diagnostic(file, 1, 1, Severity.ERROR, "the file is empty; expected a YAML mapping")
+        )
         return None
     builder = _Builder(file, sink)
     try:

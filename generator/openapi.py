@@ -122,7 +122,9 @@ def _security(auth: ir.Auth | None) -> tuple[dict[str, Any], list[dict[str, list
     return {"apiKeyAuth": scheme}, [{"apiKeyAuth": []}]
 
 
-def build_openapi(capability: ir.Capability, adapter: ir.RestAdapter, version: str = "3.1.0") -> dict[str, Any]:
+def build_openapi(
+    capability: ir.Capability, adapter: ir.RestAdapter, version: str = "3.1.0"
+) -> dict[str, Any]:
     info: dict[str, Any] = {"title": capability.title, "version": capability.version}
     if capability.description:
         info["description"] = capability.description
@@ -153,7 +155,9 @@ def build_openapi(capability: ir.Capability, adapter: ir.RestAdapter, version: s
         "responses": {
             "Problem": {
                 "description": "An error: invalid input (400), unknown path (404), upstream unreachable or not JSON (502), upstream timeout (504)",
-                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
             }
         },
     }

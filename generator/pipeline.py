@@ -34,7 +34,9 @@ def display_name(path: Path) -> str:
         return str(path)
 
 
-def compile_file(path: Path, sink: Diagnostics, *, strict: bool = False) -> ir.Capability | None | str:
+def compile_file(
+    path: Path, sink: Diagnostics, *, strict: bool = False
+) -> ir.Capability | None | str:
     """One file -> its IR, ``None`` when it has errors, or ``"skip"`` for a shared consumes file."""
     file = display_name(path)
     document = load_file(path, sink, file)
@@ -46,7 +48,9 @@ def compile_file(path: Path, sink: Diagnostics, *, strict: bool = False) -> ir.C
         return None
     check_schema(document.data, report, strict=strict)
     if kind is DocumentKind.SHARED_CONSUMES:
-        report.warning((), "a shared consumes file (an import target); nothing is generated from it")
+        report.warning(
+            (), "a shared consumes file (an import target); nothing is generated from it"
+        )
         return "skip"
     had_errors = sink.errors_in(file)
     try:

@@ -52,7 +52,10 @@ def classify(data: Any, report: Reporter) -> DocumentKind:
     """Say what kind of document this is; refuse anything that is not a capability we accept."""
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "empty"
-        report.error((), f"not a capability document: the top level is {kind}, not a mapping; {ACCEPTED_TEXT}")
+        report.error(
+            (),
+            f"not a capability document: the top level is {kind}, not a mapping; {ACCEPTED_TEXT}",
+        )
         return DocumentKind.REFUSED
     if "ikanos" in data:
         report.error(
@@ -66,11 +69,18 @@ def classify(data: Any, report: Reporter) -> DocumentKind:
             report.error(("capability",), f"missing the `naftiko` version key; {ACCEPTED_TEXT}")
         else:
             keys = ", ".join(sorted(map(str, data))[:5]) or "none"
-            report.error((), f"not a Naftiko capability document (no `naftiko` key; top-level keys: {keys}); {ACCEPTED_TEXT}")
+            report.error(
+                (),
+                f"not a Naftiko capability document (no `naftiko` key; top-level keys: {keys}); {ACCEPTED_TEXT}",
+            )
         return DocumentKind.REFUSED
     if str(version) not in ACCEPTED_VERSIONS:
         text = str(version)
-        what = "a pre-1.0 Naftiko document" if text.startswith("0.") else "an unsupported Naftiko version"
+        what = (
+            "a pre-1.0 Naftiko document"
+            if text.startswith("0.")
+            else "an unsupported Naftiko version"
+        )
         report.error(("naftiko",), f"`naftiko: {text}` is {what}; {ACCEPTED_TEXT}")
         return DocumentKind.REFUSED
     if "capability" not in data:
@@ -100,7 +110,9 @@ def _describe(error: jsonschema.ValidationError) -> tuple[DocPath, str]:
         return path, f"missing required property {missing!r}"
     if keyword == "additionalProperties":
         allowed = set(error.schema.get("properties", {}))
-        extras = sorted(str(k) for k in value if k not in allowed) if isinstance(value, dict) else []
+        extras = (
+            sorted(str(k) for k in value if k not in allowed) if isinstance(value, dict) else []
+        )
         first = extras[0] if extras else "?"
         names = ", ".join(repr(e) for e in extras)
         return (*path, first), f"unknown property {names} (not in the schema; ignored)"

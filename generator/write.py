@@ -75,8 +75,18 @@ def format_sources(sources: Sequence[str], formatter: str = "auto") -> list[str]
         for path, source in zip(paths, sources):
             path.write_text(source, encoding="utf-8")
         subprocess.run(
-            [binary, "format", "--isolated", "--no-cache", "--quiet", "--line-length", str(LINE_LENGTH),
-             "--target-version", "py311", folder],
+            [
+                binary,
+                "format",
+                "--isolated",
+                "--no-cache",
+                "--quiet",
+                "--line-length",
+                str(LINE_LENGTH),
+                "--target-version",
+                "py311",
+                folder,
+            ],
             check=True,
             capture_output=True,
         )
@@ -115,7 +125,9 @@ def fingerprint(inputs: Sequence[Path], options: str) -> str:
     digest = hashlib.sha256(options.encode("utf-8"))
     package = Path(__file__).resolve().parent
     own = sorted(package.glob("*.py")) + sorted(package.glob("schema/*.json"))
-    own += sorted(p for p in (package.parent / "templates").rglob("*") if "__pycache__" not in p.parts)
+    own += sorted(
+        p for p in (package.parent / "templates").rglob("*") if "__pycache__" not in p.parts
+    )
     # Import targets live beside a capability or one folder below it (./shared/x.yaml).
     related = {
         p
@@ -185,13 +197,19 @@ def plan(
             continue
         entry = previous.get(path, {})
         disk = on_disk[path]
-        if disk is not None and entry.get("source") == sources[path] and entry.get("sha256") == sha(disk):
+        if (
+            disk is not None
+            and entry.get("source") == sources[path]
+            and entry.get("sha256") == sha(disk)
+        ):
             texts[path] = disk.decode("utf-8")
         else:
             to_format.append(path)
     results = format_sources([rendered[p] for p in to_format], formatter)
     texts.update(zip(to_format, results))
-    result = Plan(out, dict(sorted(texts.items())), sources, formatted=len(to_format), inputs=inputs)
+    result = Plan(
+        out, dict(sorted(texts.items())), sources, formatted=len(to_format), inputs=inputs
+    )
     for path, text in result.texts.items():
         disk = on_disk[path]
         if disk is None:
