@@ -21,7 +21,7 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.shared.exceptions import MCPError
 
-from generated._runtime import ConfigurationError, InvalidInput, Result, UpstreamFailure
+from ._runtime import ConfigurationError, InvalidInput, Result, UpstreamFailure
 
 log = logging.getLogger("capgen.mcp")
 
@@ -136,7 +136,7 @@ def serve(
     default_transport: str,
     argv: Sequence[str] | None = None,
 ) -> None:
-    """``python -m generated.<package>.mcp_server [--stdio | --http] [--host H] [--port P]``."""
+    """``python -m <out>.<package>.mcp_server [--stdio | --http] [--host H] [--port P]``."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Serve this MCP server.")

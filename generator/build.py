@@ -326,6 +326,12 @@ class Builder:
         raw = str(entry.get("baseUri") or "")
         env = f"{names.env_name(upstream.namespace)}_BASE_URL"
         usable = raw
+        if "?" in raw or "#" in raw:
+            self.report.error(
+                (*path, "baseUri"),
+                f"baseUri {raw!r} has a query string or fragment; declare query parameters as "
+                "consumes-level `inputParameters` (in: query) instead",
+            )
         # An absolute http(s) URL (its host may be a bound placeholder: `https://{DOMAIN}/v2`),
         # or a template that is the whole URL (`{{API_BASE}}`, a bound variable).
         if raw and not re.match(r"^(https?://[^/\s]+|\{\{[^{}]+\}\})", raw):

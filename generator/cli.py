@@ -104,6 +104,10 @@ _quiet = click.option("-q", "--quiet", is_flag=True, help="Print errors only, no
     show_default=True,
     help="Python formatter: black, or ruff's black-compatible formatter (much faster); auto = ruff if installed.",
 )
+@click.option(
+    "--force", is_flag=True,
+    help="Overwrite files in the output folder that capgen did not write (not in its manifest).",
+)
 @_strict
 @_quiet
 def generate(
@@ -113,6 +117,7 @@ def generate(
     show_diff: bool,
     openapi_version: str,
     formatter: str,
+    force: bool,
     strict: bool,
     quiet: bool,
 ) -> None:
@@ -122,11 +127,21 @@ def generate(
     when any file has an error.
     """
     started = time.perf_counter()
-    files = collect(list(paths) or [Path("capabilities")])
+    searched = list(paths) or [Path("capabilities")]
+    files = collect(searched)
     if not files:
-        click.echo("capgen: no capability files found", err=True)
+        where = ", ".join(str(p) for p in searched)
+        click.echo(f"capgen: no capability files (*.yaml, *.yml) found in {where}", err=True)
         sys.exit(EXIT_INVALID)
-    inputs = write.fingerprint(files, f"{strict}|{openapi_version}|{formatter}")
+    root = out.resolve().name
+    if not root.isidentifier():
+        click.echo(
+            f"capgen: the output folder name {root!r} must be a valid Python package name "
+            "(generated code is imported as <folder>.<capability>)",
+            err=True,
+        )
+        sys.exit(EXIT_INVALID)
+    inputs = write.fingerprint(files, f"{strict}|{openapi_version}|{formatter}|{root}")
     if not show_diff and write.up_to_date(out, inputs):
         # Same inputs, same capgen, output intact: nothing to compile, nothing to write.
         if not quiet:
@@ -134,19 +149,29 @@ def generate(
         return
     from generator.pipeline import compile_paths  # deferred: the fast path above skips it
 
-    compilation = compile_paths(files, strict=strict, openapi_version=openapi_version)
+    compilation = compile_paths(files, strict=strict, openapi_version=openapi_version, root=root)
     _report(compilation.diagnostics, quiet)
     if compilation.diagnostics.has_errors():
         click.echo("capgen: nothing was written", err=True)
         sys.exit(EXIT_INVALID)
     result = write.plan(out, compilation.files, compilation.preformatted, formatter, inputs)
+    if result.foreign and not force and not (check or show_diff):
+        click.echo(
+            f"capgen: these files in {out} were not written by capgen and would be overwritten; "
+            "move them away or pass --force:",
+            err=True,
+        )
+        for path in result.foreign:
+            click.echo(f"  {out / path}", err=True)
+        click.echo("capgen: nothing was written", err=True)
+        sys.exit(EXIT_INVALID)
     if check or show_diff:
         if show_diff:
             click.echo(write.diff(result), nl=False)
         if result.drift:
             click.echo(
                 f"capgen: {out} is out of date: {len(result.added)} added, {len(result.changed)} changed, "
-                f"{len(result.removed)} removed; run `make generate`",
+                f"{len(result.removed)} removed; run the same command without --check/--diff",
                 err=True,
             )
             for path in (*result.added, *result.changed, *result.removed):
@@ -159,7 +184,8 @@ def generate(
     elapsed = time.perf_counter() - started
     if not quiet:
         click.echo(
-            f"capgen: {len(compilation.capabilities)} capabilities -> {out}: "
+            f"capgen: {len(compilation.capabilities)} "
+            f"{'capability' if len(compilation.capabilities) == 1 else 'capabilities'} -> {out}: "
             f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed, "
             f"{len(result.texts) - len(result.added) - len(result.changed)} unchanged "
             f"({result.formatted} formatted) in {elapsed:.2f} s",

@@ -198,11 +198,17 @@ def markdown_text(value: str | None) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def emit_capability(capability: ir.Capability, openapi_version: str) -> dict[str, str]:
-    """All files of one capability package, keyed by path relative to the output folder."""
+def emit_capability(
+    capability: ir.Capability, openapi_version: str, root: str = "generated"
+) -> dict[str, str]:
+    """All files of one capability package, keyed by path relative to the output folder.
+
+    ``root`` is the output folder's package name (``generated``), used in run instructions;
+    generated modules import each other relatively, so any folder name works.
+    """
     files: dict[str, str] = {}
     package = capability.package
-    context = {"capability": capability, "md": markdown_text}
+    context = {"capability": capability, "md": markdown_text, "root": root}
     files[f"{package}/__init__.py"] = _render("package/__init__.py.j2", **context)
     files[f"{package}/settings.py"] = _render("package/settings.py.j2", **context)
     upstream_uses_any = any(
@@ -244,7 +250,7 @@ def emit_capability(capability: ir.Capability, openapi_version: str) -> dict[str
 
 
 def emit_shared() -> dict[str, str]:
-    """Files shared by every capability package: ``generated/__init__.py`` and the runtime."""
+    """Files shared by every capability package: the output package's ``__init__`` and runtime."""
     files = {"__init__.py": _render("package/root_init.py.j2")}
     for name in RUNTIME_FILES:
         files[name] = (TEMPLATES / "runtime" / name).read_text("utf-8")

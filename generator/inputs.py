@@ -18,4 +18,7 @@ def collect(paths: Sequence[Path]) -> list[Path]:
             )
         else:
             found.append(path)
-    return found
+    unique: dict[Path, Path] = {}
+    for path in found:  # the same file named twice is read once
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())

@@ -65,7 +65,11 @@ def compile_file(
 
 
 def compile_paths(
-    paths: Iterable[Path], *, strict: bool = False, openapi_version: str = "3.1.0"
+    paths: Iterable[Path],
+    *,
+    strict: bool = False,
+    openapi_version: str = "3.1.0",
+    root: str = "generated",
 ) -> Compilation:
     result = Compilation()
     owners: dict[str, str] = {}
@@ -96,5 +100,5 @@ def compile_paths(
         result.files.update(emit_shared())
         result.preformatted.update(RUNTIME_FILES)
     for capability in result.capabilities:
-        result.files.update(emit_capability(capability, openapi_version))
+        result.files.update(emit_capability(capability, openapi_version, root))
     return result

@@ -104,6 +104,7 @@ class Plan:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     formatted: int = 0
+    foreign: list[str] = field(default_factory=list)  # existing files capgen did not write
 
     @property
     def drift(self) -> bool:
@@ -136,6 +137,8 @@ def fingerprint(inputs: Sequence[Path], options: str) -> str:
         for p in path.parent.glob(pattern)
         if p.suffix in (".yaml", ".yml")
     }
+    for path in inputs:  # which files were asked for, in order, is part of the fingerprint
+        digest.update(b"input\0" + str(path).encode("utf-8") + b"\0")
     named = [(str(path), path) for path in sorted(set(inputs) | related)]
     named += [(str(path.relative_to(package.parent)), path) for path in own]
     for name, path in named:
@@ -216,6 +219,8 @@ def plan(
             result.added.append(path)
         elif disk != text.encode("utf-8"):
             result.changed.append(path)
+            if path not in previous:
+                result.foreign.append(path)
     for path in sorted(previous):
         if path not in rendered and (out / path).exists():
             result.removed.append(path)

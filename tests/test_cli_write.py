@@ -210,7 +210,7 @@ def test_removed_capability_is_cleaned_up_but_user_files_stay(project: Path) -> 
     result = invoke("generate", project / "caps", "--out", out)
     assert result.exit_code == 0, result.output
     assert "0 added, 0 changed, 9 removed" in result.stderr
-    assert "1 capabilities" in result.stderr
+    assert "1 capability ->" in result.stderr
     remaining = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()}
     assert not [p for p in remaining if p.startswith("beta_two/") and p != "beta_two/custom_views.py"]
     for path, text in user_files.items():

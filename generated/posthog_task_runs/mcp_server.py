@@ -12,9 +12,8 @@ from typing import Any
 
 from mcp.server.lowlevel import Server
 
-from generated import _runtime as rt
-from generated._mcp import ToolSpec, build, serve
-
+from .. import _runtime as rt
+from .._mcp import ToolSpec, build, serve
 from .settings import load_settings
 from .upstream import Client
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app
 
-from generated import _runtime as rt
-from generated._rest import Param, build_app, read_inputs, respond, serve
-
+from .. import _runtime as rt
+from .._rest import Param, build_app, read_inputs, respond, serve
 from .settings import load_settings
 from .upstream import Client
 

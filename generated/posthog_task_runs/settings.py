@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 import httpx2
 
-from generated import _runtime as rt
+from .. import _runtime as rt
 
 REQUIRED = [
     "POSTHOG_API_KEY",
     "POSTHOG_TASK_RUNS_BASE_URL",
 ]
 OPTIONAL = {}
+
+URLS = [
+    "POSTHOG_TASK_RUNS_BASE_URL",
+]
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Settings:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read every setting; raise ``rt.ConfigurationError`` naming all that are missing."""
     environ = os.environ if environ is None else environ
-    values = rt.read_settings(environ, REQUIRED, OPTIONAL)
+    values = rt.read_settings(environ, REQUIRED, OPTIONAL, URLS)
     return Settings(
         posthog_api_key=values["POSTHOG_API_KEY"],
         posthog_task_runs_base_url=values["POSTHOG_TASK_RUNS_BASE_URL"],

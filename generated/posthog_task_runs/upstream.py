@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generated import _runtime as rt
-
+from .. import _runtime as rt
 from .settings import Settings
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
-from generated._runtime import (
+from ._runtime import (
     LAST_UPSTREAM_STATUS,
     ConfigurationError,
     Connection,
@@ -316,7 +316,7 @@ def _mount_docs(app: Flask) -> None:
 def serve(
     create_app: Any, default_port: int, default_host: str, argv: Sequence[str] | None = None
 ) -> None:
-    """``python -m generated.<package>.rest [--host H] [--port P]`` (development server)."""
+    """``python -m <out>.<package>.rest [--host H] [--port P]`` (development server)."""
     import argparse
     import sys
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx2
 
@@ -70,8 +70,13 @@ def read_settings(
     environ: Mapping[str, str],
     required: Iterable[str],
     optional: Mapping[str, str],
+    urls: Iterable[str] = (),
 ) -> dict[str, str]:
-    """Read environment variables; report every missing or empty required one at once."""
+    """Read environment variables; report every missing or empty required one at once.
+
+    The variables named in ``urls`` must hold absolute http(s) base URLs without a query
+    string or fragment (a path is fine).
+    """
     values: dict[str, str] = {}
     missing: list[str] = []
     for name in required:
@@ -82,10 +87,24 @@ def read_settings(
             values[name] = value
     for name, default in optional.items():
         values[name] = environ.get(name, "") or default
+    problems: list[str] = []
     if missing:
-        raise ConfigurationError(
-            [f"missing environment variable{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"]
-        )
+        plural = "s" if len(missing) > 1 else ""
+        problems.append(f"missing environment variable{plural}: {', '.join(missing)}")
+    for name in urls:
+        value = values.get(name, "")
+        split = urlsplit(value)
+        if value and (
+            split.scheme not in ("http", "https")
+            or not split.netloc
+            or split.query
+            or split.fragment
+            or "?" in value
+            or "#" in value
+        ):
+            problems.append(f"{name} must be an http(s) URL without a query string or fragment")
+    if problems:
+        raise ConfigurationError(problems)
     return values
 
 
