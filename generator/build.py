@@ -604,6 +604,12 @@ class Builder:
             else:
                 self.unsupported(path, f"`{kind}` adapter", warning=True)
         self.flush_unsupported()
+        if not rest_adapters and not mcp_adapters:
+            self.report.warning(
+                ("capability",),
+                "the capability exposes no `rest` or `mcp` adapter; only its settings and upstream "
+                "client are generated",
+            )
         info = self.data.get("info") or {}
         title = text_or_none(info.get("label")) or self.package
         upstreams = tuple(u.ir_upstream for u in self.upstreams.values() if u.ir_upstream)

@@ -105,7 +105,8 @@ _quiet = click.option("-q", "--quiet", is_flag=True, help="Print errors only, no
     help="Python formatter: black, or ruff's black-compatible formatter (much faster); auto = ruff if installed.",
 )
 @click.option(
-    "--force", is_flag=True,
+    "--force",
+    is_flag=True,
     help="Overwrite files in the output folder that capgen did not write (not in its manifest).",
 )
 @_strict

@@ -198,6 +198,28 @@ def markdown_text(value: str | None) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def stdio_config(adapter: ir.McpAdapter, capability: ir.Capability, root: str) -> str:
+    """A client configuration snippet (JSON) that starts this MCP server over stdio."""
+    env = {s.env_name: "…" for s in capability.settings if s.default is None}
+    server: dict[str, Any] = {
+        "command": "python",
+        "args": ["-m", f"{root}.{capability.package}.{adapter.module}", "--stdio"],
+    }
+    if env:
+        server["env"] = env
+    return json.dumps({"mcpServers": {adapter.namespace: server}}, ensure_ascii=False)
+
+
+def tool_arguments(tool: ir.Tool) -> str:
+    """A tool's arguments for the README: ``**name**`` (required) / ``name``, with types."""
+    shown = []
+    for item in tool.entry.inputs:
+        name = markdown_text(item.name).replace("`", "")
+        text = f"`{name}`: {item.schema.get('type', 'any')}"
+        shown.append(f"**{text}**" if item.required else text)
+    return ", ".join(shown) or "none"
+
+
 def emit_capability(
     capability: ir.Capability, openapi_version: str, root: str = "generated"
 ) -> dict[str, str]:
@@ -208,7 +230,13 @@ def emit_capability(
     """
     files: dict[str, str] = {}
     package = capability.package
-    context = {"capability": capability, "md": markdown_text, "root": root}
+    context = {
+        "capability": capability,
+        "md": markdown_text,
+        "root": root,
+        "tool_arguments": tool_arguments,
+        "stdio_config": lambda adapter: stdio_config(adapter, capability, root),
+    }
     files[f"{package}/__init__.py"] = _render("package/__init__.py.j2", **context)
     files[f"{package}/settings.py"] = _render("package/settings.py.j2", **context)
     upstream_uses_any = any(

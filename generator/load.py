@@ -174,8 +174,19 @@ def load_text(file: str, text: str, sink: Diagnostics) -> LoadedDocument | None:
                 message += f"; hint: {hint}"
         sink.add(Diagnostic(file, line, column, Severity.ERROR, message))
         return None
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else f"U+{ord(char):04X}"
+        message = f"YAML error: character {shown} is not allowed ({exc.reason})"
+        sink.add(Diagnostic(file, line, column, Severity.ERROR, message))
+        return None
     except yaml.YAMLError as exc:
-        sink.add(Diagnostic(file, 1, 1, Severity.ERROR, f"YAML error: {exc}"))
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        sink.add(Diagnostic(file, line, column, Severity.ERROR, f"YAML error: {problem}"))
         return None
     finally:
         loader.dispose()

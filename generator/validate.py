@@ -45,6 +45,9 @@ def _validator() -> jsonschema.protocols.Validator:
     return cls(schema)
 
 
+OFFICIAL_PARAM_KEYS = (
+    "`type`/`description`/`required` on a consumed parameter are not in the official Naftiko schema"
+)
 _LENIENT_KEYWORDS = {"pattern", "additionalProperties", "propertyNames"}
 
 
@@ -66,7 +69,7 @@ def classify(data: Any, report: Reporter) -> DocumentKind:
     version = data.get("naftiko")
     if version is None:
         if "capability" in data:
-            report.error(("capability",), f"missing the `naftiko` version key; {ACCEPTED_TEXT}")
+            report.error((), f"missing the `naftiko` version key; {ACCEPTED_TEXT}")
         else:
             keys = ", ".join(sorted(map(str, data))[:5]) or "none"
             report.error(
@@ -137,14 +140,50 @@ def check_schema(data: dict[str, Any], report: Reporter, *, strict: bool) -> Non
     unknown key on 55 parameters) are reported once, with a count.
     """
     grouped: dict[tuple[str, ...], list[tuple[DocPath, str]]] = {}
+    if strict:
+        for path in _typed_consumed_params(data):
+            report.error(path, OFFICIAL_PARAM_KEYS)
     for error in _validator().iter_errors(data):
         path, message = _describe(error)
         if not strict and error.validator in _LENIENT_KEYWORDS:
             grouped.setdefault(_pattern_key(path, error), []).append((path, message))
         else:
             report.error(path, message)
+    for path in [] if strict else _typed_consumed_params(data):
+        # capgen reads these (types, descriptions, required); the official schema has no room
+        # for them, so they are reported like the other lenient deviations.
+        key = ("official", "consumed-param-metadata")
+        grouped.setdefault(key, []).append((path, f"{OFFICIAL_PARAM_KEYS} (capgen reads them)"))
     for occurrences in grouped.values():
         path, message = occurrences[0]
         if len(occurrences) > 1:
             message += f" (and {len(occurrences) - 1} more like it)"
         report.warning(path, message)
+
+
+def _typed_consumed_params(data: dict[str, Any]) -> list[DocPath]:
+    """Paths of consumed parameters carrying ``type``/``description``/``required``."""
+    found: list[DocPath] = []
+    holders: list[tuple[DocPath, Any]] = [(("consumes",), data.get("consumes"))]
+    capability = data.get("capability")
+    if isinstance(capability, dict):
+        holders.append((("capability", "consumes"), capability.get("consumes")))
+
+    def params(base: DocPath, owner: Any) -> None:
+        if not isinstance(owner, dict) or not isinstance(owner.get("inputParameters"), list):
+            return
+        for i, param in enumerate(owner["inputParameters"]):
+            if isinstance(param, dict) and {"type", "description", "required"} & set(param):
+                key = next(k for k in ("type", "description", "required") if k in param)
+                found.append((*base, "inputParameters", i, key))
+
+    for base, entries in holders:
+        for c, entry in enumerate(entries if isinstance(entries, list) else []):
+            params((*base, c), entry)
+            resources = entry.get("resources") if isinstance(entry, dict) else None
+            for r, resource in enumerate(resources if isinstance(resources, list) else []):
+                params((*base, c, "resources", r), resource)
+                operations = resource.get("operations") if isinstance(resource, dict) else None
+                for o, operation in enumerate(operations if isinstance(operations, list) else []):
+                    params((*base, c, "resources", r, "operations", o), operation)
+    return found

@@ -259,7 +259,7 @@ def test_strict_turns_a_warning_into_an_error(tmp_path: Path) -> None:
     strict_out = tmp_path / "strict"
     stderr = assert_failed(run(strict_out, path, "--strict"), strict_out)
     assert re.search(
-        r"cap\.yaml:21:17: error: .*'type'.*\[capability\.consumes\[0\]\.resources\[0\]"
+        r"cap\.yaml:21:\d+: error: .*`type`.*\[capability\.consumes\[0\]\.resources\[0\]"
         r"\.operations\[0\]\.inputParameters\[1\]",
         stderr,
     ), stderr

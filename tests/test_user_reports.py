@@ -95,3 +95,27 @@ def test_bad_base_url_setting_stops_start_up(load, value: str) -> None:  # type:
 
 def test_committed_manifest_root_is_generated() -> None:
     assert (ROOT / "generated" / "__init__.py").exists()
+
+
+def _variant(tmp_path: Path, old: str, new: str) -> Path:
+    source = (FIXTURES / "keywords.yaml").read_text("utf-8")
+    assert old in source
+    document = tmp_path / "variant.yaml"
+    document.write_text(source.replace(old, new, 1), "utf-8")
+    return document
+
+
+def test_unknown_consumed_parameter_type_is_an_error(tmp_path: Path) -> None:
+    source = (FIXTURES / "keywords.yaml").read_text("utf-8")
+    typed = next(line for line in source.splitlines() if line.strip().startswith("type: string"))
+    document = _variant(tmp_path, typed, typed.replace("string", "bool"))
+    errors = compile_paths([document]).diagnostics.errors
+    assert any('"bool" is not one of string' in d.message for d in errors)
+
+
+def test_a_capability_that_exposes_nothing_is_warned_about(tmp_path: Path) -> None:
+    document = _variant(tmp_path, "  exposes:", "  exposez:")
+    diagnostics = list(compile_paths([document]).diagnostics)
+    messages = [d.message for d in diagnostics]
+    assert any("unknown property 'exposez'" in m for m in messages)
+    assert any("exposes no `rest` or `mcp` adapter" in m for m in messages)
