@@ -241,10 +241,7 @@ class Connection:
         content: str | None = None,
         media_type: str = "application/json",
     ) -> UpstreamResponse:
-        if not self.base_url:
-            raise UpstreamFailure(
-                503, "Upstream not configured", f"the base URL of {self.name} is not configured"
-            )
+        """Build one request from typed values (absent ones left out) and send it."""
         params: list[tuple[str, str]] = []
         for key, value in query:
             if value is None:
@@ -253,9 +250,7 @@ class Connection:
                 params.extend((key, text(item)) for item in value if item is not None)
             else:
                 params.append((key, text(value)))
-        params.extend(self.auth_query.items())
         request_headers = {key: text(value) for key, value in headers if value is not None}
-        request_headers.update(self.auth_headers)
         cookie_pairs = [
             f"{key}={quote(text(value), safe='')}" for key, value in cookies if value is not None
         ]
@@ -283,14 +278,7 @@ class Connection:
         body: bytes | None,
     ) -> UpstreamResponse:
         """Send a request as the caller made it (``forward``), with this upstream's credentials."""
-        if not self.base_url:
-            raise UpstreamFailure(
-                503, "Upstream not configured", f"the base URL of {self.name} is not configured"
-            )
-        request_headers = dict(headers)
-        request_headers.update(self.auth_headers)
-        params = [*query, *self.auth_query.items()]
-        return self.exchange(method, path, params, request_headers, body)
+        return self.exchange(method, path, query, headers, body)
 
     def exchange(
         self,
@@ -300,12 +288,19 @@ class Connection:
         request_headers: Mapping[str, str],
         body: bytes | None,
     ) -> UpstreamResponse:
+        """Add the credentials, send, and map transport failures to ``UpstreamFailure``."""
+        if not self.base_url:
+            raise UpstreamFailure(
+                503, "Upstream not configured", f"the base URL of {self.name} is not configured"
+            )
+        params = [*params, *self.auth_query.items()]
+        request_headers = {**request_headers, **self.auth_headers}
         url = self.base_url + path
         started = time.perf_counter()
         outcome: int | str = "error"
         try:
             answer = self.client.request(
-                method, url, params=list(params), headers=dict(request_headers), content=body
+                method, url, params=params, headers=request_headers, content=body
             )
             outcome = answer.status_code
         except httpx2.TimeoutException:
