@@ -509,6 +509,9 @@ def load(
     }
 
 
+ADAPTER_WORKER_ARGS: list[str] = []
+
+
 def bench_rest(rounds: int, count: int) -> None:
     raw: dict[str, Any] = RAW.setdefault("rest", {})
     with tempfile.TemporaryDirectory(prefix="capgen-bench-rest-") as tmp_name:
@@ -526,6 +529,7 @@ def bench_rest(rounds: int, count: int) -> None:
                 f"{HOST}:{port}",
                 "--log-level",
                 "warning",
+                *ADAPTER_WORKER_ARGS,
                 "generated.posthog_task_runs.rest:create_app()",
             ],
             env=adapter_env(up_port),
@@ -777,7 +781,19 @@ def main() -> int:
     parser.add_argument(
         "--only", default="gen,rest,mcp", help="comma-separated sections: gen,rest,mcp"
     )
+    parser.add_argument(
+        "--adapter-threads",
+        type=int,
+        default=0,
+        help="run the REST adapter with gunicorn's gthread worker and this many threads per "
+        "worker (default: sync workers, like the upstream)",
+    )
     options = parser.parse_args()
+    ADAPTER_WORKER_ARGS.extend(
+        ["-k", "gthread", "--threads", str(options.adapter_threads)]
+        if options.adapter_threads
+        else []
+    )
     runs, rounds, count, calls = (2, 1, 300, 10) if options.quick else (5, 3, 2000, 50)
     sections = {
         "gen": ("generation", lambda: bench_generation(runs)),
