@@ -2,7 +2,7 @@
 PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 CAPGEN ?= $(PYTHON) -m generator
 
-.PHONY: install generate check test lint corpus bench clean
+.PHONY: install generate check test nightly lint corpus bench clean
 
 install:
 	python3 -m venv .venv
@@ -19,6 +19,9 @@ check:
 
 test:
 	$(PYTHON) -m pytest -q
+
+nightly:
+	CAPGEN_HYPOTHESIS_PROFILE=nightly $(PYTHON) -m pytest -q tests/test_property.py
 
 lint:
 	$(PYTHON) -m ruff check generator generated tests
