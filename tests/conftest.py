@@ -31,6 +31,7 @@ VALID_FIXTURES = (
     "empty_baseuri.yaml",
     "env_params.yaml",
     "forward.yaml",
+    "forward_only.yaml",
     "hints_schema.yaml",
     "hostile_text.yaml",
     "imports.yaml",

@@ -66,3 +66,12 @@ def test_trailing_placeholder_is_the_relayed_remainder(load, httpserver: HTTPSer
     assert response.status_code == 200 and response.get_json() == {"raw": True}
     request, _ = httpserver.log[-1]
     assert "Wiki-Version" not in request.headers  # not trusted on this resource
+
+
+def test_forward_only_adapter(load, httpserver: HTTPServer) -> None:  # type: ignore[no-untyped-def]
+    httpserver.expect_request("/base/x/y", method="DELETE").respond_with_data("", status=204)
+    rest = load("forward_only.rest")
+    client = rest.create_app({"BACKEND_BASE_URL": httpserver.url_for("/base")}).test_client()
+    response = client.delete("/relay/x/y")
+    assert response.status_code == 204
+    assert httpserver.log[-1][0].path == "/base/x/y"
