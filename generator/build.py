@@ -543,6 +543,48 @@ class Builder:
 
     # -- exposes -----------------------------------------------------------------------------
 
+    # -- aggregates ------------------------------------------------------------------------
+
+    def read_aggregates(self) -> None:
+        """Aggregate functions by ``<namespace>.<name>``, for ``ref``."""
+        self.functions: dict[str, dict[str, Any]] = {}
+        for aggregate in self.data["capability"].get("aggregates") or []:
+            if not isinstance(aggregate, dict):
+                continue
+            namespace = str(aggregate.get("namespace", ""))
+            # In a function's `with`, `<aggregate namespace>.x` is the caller's input x.
+            self.exposes_namespaces.add(namespace)
+            for function in aggregate.get("functions") or []:
+                if isinstance(function, dict) and function.get("name"):
+                    self.functions.setdefault(f"{namespace}.{function['name']}", function)
+
+    def merge_ref(self, spec: dict[str, Any], path: DocPath) -> dict[str, Any]:
+        """An operation or tool with ``ref``: the aggregate function's fields, overridden by the
+        ones written on the operation or tool.  Without ``hints``, ``semantics`` give them:
+        ``safe`` -> readOnly and not destructive, ``idempotent`` -> idempotent."""
+        ref = spec.get("ref")
+        if ref is None:
+            return spec
+        function = self.functions.get(str(ref))
+        if function is None:
+            known = ", ".join(sorted(self.functions)) or "none"
+            self.report.error(
+                (*path, "ref"), f"`ref: {ref}` names no aggregate function (known: {known})"
+            )
+            raise BuildAbort
+        merged = {k: v for k, v in function.items() if k != "semantics"}
+        merged.update({k: v for k, v in spec.items() if k != "ref"})
+        semantics = function.get("semantics")
+        if "hints" not in spec and isinstance(semantics, dict):
+            hints: dict[str, bool] = {}
+            if semantics.get("safe") is True:
+                hints.update(readOnly=True, destructive=False)
+            if isinstance(semantics.get("idempotent"), bool):
+                hints["idempotent"] = semantics["idempotent"]
+            if hints:
+                merged["hints"] = hints
+        return merged
+
     def unsupported(self, path: DocPath, feature: str, *, warning: bool = False) -> None:
         """Report a feature capgen does not generate: once per feature and file, with a count."""
         self._unsupported.setdefault(feature, []).append((self.report, path, warning))
@@ -575,11 +617,7 @@ class Builder:
             1 for e in self.data["capability"].get("exposes") or [] if e.get("type") == "mcp"
         )
         modules = names.Namer({"upstream", "settings", "openapi", "__init__"})
-        if self.data["capability"].get("aggregates"):
-            self.report.warning(
-                ("capability", "aggregates"),
-                "unsupported: aggregates at capability.aggregates are ignored unless referenced",
-            )
+        self.read_aggregates()
         for index, exposes in enumerate(self.data["capability"].get("exposes") or []):
             path: DocPath = ("capability", "exposes", index)
             kind = exposes.get("type")
@@ -661,8 +699,12 @@ class Builder:
                 if route is not None:
                     routes.append(route)
             resource_params = list(resource.get("inputParameters") or [])
-            for o, operation in enumerate(resource.get("operations") or []):
+            for o, raw_operation in enumerate(resource.get("operations") or []):
                 opath = (*rpath, "operations", o)
+                try:
+                    operation = self.merge_ref(raw_operation, opath)
+                except BuildAbort:
+                    continue
                 method = str(operation["method"]).upper()
                 key = (self.route_key(exposed_path), method)
                 if key in seen:
@@ -863,8 +905,12 @@ class Builder:
         for key in ("resources", "prompts"):
             if exposes.get(key):
                 self.unsupported((*path, key), f"MCP {key}")
-        for t, tool in enumerate(exposes.get("tools") or []):
+        for t, raw_tool in enumerate(exposes.get("tools") or []):
             tpath = (*path, "tools", t)
+            try:
+                tool = self.merge_ref(raw_tool, tpath)
+            except BuildAbort:
+                continue
             name = str(tool["name"])
             if not TOOL_NAME.match(name):
                 reason = (
@@ -982,13 +1028,9 @@ class Builder:
         declared: list[dict[str, Any]],
         path_vars: dict[str, str],
     ) -> ir.EntryPoint:
-        for unsupported in ("steps", "ref"):
-            if unsupported in spec:
-                feature = (
-                    "orchestrated `steps`" if unsupported == "steps" else "`ref` to aggregates"
-                )
-                self.unsupported((*spec_path, unsupported), feature)
-                raise BuildAbort
+        if "steps" in spec:
+            self.unsupported((*spec_path, "steps"), "orchestrated `steps`")
+            raise BuildAbort
         resolver = InputResolver(self, kind, adapter_namespace, spec_path)
         for name, ident in path_vars.items():
             resolver.add(ir.Input(name, ident, "path", {"type": "string"}, True, None))

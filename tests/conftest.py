@@ -25,6 +25,7 @@ SHARED = ROOT.parent / "shared"
 
 # Fixtures that must generate; the others are failure cases.
 VALID_FIXTURES = (
+    "aggregates.yaml",
     "apikey_query_basic.yaml",
     "bodies.yaml",
     "duplicates_ok.yaml",
