@@ -66,10 +66,10 @@ class Builder:
         self.binds: dict[str, Bind] = {}
         self.bind_namespaces: set[str] = set()
         self.settings: dict[str, ir.Setting] = {}
-        self.setting_attrs = names.Namer({"timeout", "environ"})
+        self.setting_attrs = names.Namer({"timeout", "environ", "field", "dataclass", "httpx2"})
         self.upstreams: dict[str, ConsumedApi] = {}
-        self.upstream_attrs = names.Namer({"settings", "close", "connections"})
-        self.method_names = names.Namer({"close", "settings", "connections"})
+        # Connection attributes and operation methods share the `Client` namespace.
+        self.client_names = names.Namer({"settings", "close"})
         self.exposes_namespaces: set[str] = set()
 
     # -- binds and settings ---------------------------------------------------------------
@@ -197,6 +197,7 @@ class Builder:
             self.report.error((*path, "location"), f"import location {location!r} does not exist")
             return
         display = str(Path(self.report.file).parent / location)
+        self.imported.append(display)
         document = load_file(target, self.report.sink, display)
         if document is None:
             self.report.error(
@@ -249,7 +250,9 @@ class Builder:
                 (*path, "namespace"), f"consumes namespace {namespace!r} is declared twice"
             )
             return
-        upstream = ConsumedApi(namespace, self.upstream_attrs.claim(namespace, fallback="upstream"))
+        upstream = ConsumedApi(
+            namespace, self.client_names.claim(namespace, fallback="upstream"), reporter=self.report
+        )
         self.upstreams[namespace] = upstream
         shared = self.read_params(entry.get("inputParameters"), (*path, "inputParameters"))
         upstream.shared_params = shared
@@ -325,6 +328,13 @@ class Builder:
     def read_base_url(self, upstream: ConsumedApi, entry: dict[str, Any], path: DocPath) -> None:
         raw = str(entry.get("baseUri") or "")
         env = f"{names.env_name(upstream.namespace)}_BASE_URL"
+        owner = self._base_url_owners.setdefault(env, upstream.namespace)
+        if owner != upstream.namespace:
+            self.report.error(
+                (*path, "namespace"),
+                f"consumes namespaces {owner!r} and {upstream.namespace!r} would share the "
+                f"environment variable {env}; rename one of them",
+            )
         usable = raw
         if "?" in raw or "#" in raw:
             self.report.error(
@@ -410,12 +420,17 @@ class Builder:
         return None
 
     def finish_upstreams(self) -> None:
+        main_report = self.report
         for upstream in self.upstreams.values():
             template, setting = self._base_urls[upstream.namespace]
             raw_auth, auth_path = self._pending_auth[upstream.namespace]
-            auth = self.read_auth(raw_auth, auth_path) if raw_auth is not None else None
-            for op in upstream.ops:
-                op.ir_op = self.build_upstream_op(op)
+            self.report = upstream.reporter or main_report  # the file the entry was read from
+            try:
+                auth = self.read_auth(raw_auth, auth_path) if raw_auth is not None else None
+                for op in upstream.ops:
+                    op.ir_op = self.build_upstream_op(op)
+            finally:
+                self.report = main_report
             operations = tuple(op.ir_op for op in upstream.ops if op.ir_op is not None)
             upstream.ir_upstream = ir.Upstream(
                 upstream.namespace, upstream.attr, template, setting, auth, operations
@@ -487,7 +502,7 @@ class Builder:
         body = self.request_body(op, params, argnames)
         return ir.UpstreamOp(
             name=op.name,
-            ident=self.method_names.claim(op.name, fallback="operation"),
+            ident=self.client_names.claim(op.name, fallback="operation"),
             method=op.method,
             path=tuple(path_parts),
             params=tuple(params),
@@ -601,6 +616,8 @@ class Builder:
 
     def build(self) -> ir.Capability | None:
         self._unsupported: dict[str, list[tuple[Reporter, DocPath, bool]]] = {}
+        self._base_url_owners: dict[str, str] = {}
+        self.imported: list[str] = []
         self._pending_auth = {}
         self._base_urls = {}
         self.read_binds()
@@ -662,6 +679,7 @@ class Builder:
             upstreams=upstreams,
             rest_adapters=tuple(rest_adapters),
             mcp_adapters=tuple(mcp_adapters),
+            imports=tuple(sorted(set(self.imported))),
         )
 
     def build_rest(
@@ -858,6 +876,14 @@ class Builder:
         path_vars = [
             (m.group(1) or m.group(2) or "").strip() for m in PLACEHOLDER.finditer(exposed_path)
         ]
+        repeated = sorted({v for v in path_vars if path_vars.count(v) > 1 or not v})
+        if repeated:
+            self.report.error(
+                (*opath[:-2], "path"),
+                f"the path {exposed_path!r} has an empty or repeated placeholder "
+                f"({', '.join(repr(v) for v in repeated)}); every placeholder needs its own name",
+            )
+            raise BuildAbort
         idents = names.Namer()
         path_idents = {
             name: idents.claim(name, fallback="path") for name in dict.fromkeys(path_vars)

@@ -142,8 +142,8 @@ def generate(
             err=True,
         )
         sys.exit(EXIT_INVALID)
-    inputs = write.fingerprint(files, f"{strict}|{openapi_version}|{formatter}|{root}")
-    if not show_diff and write.up_to_date(out, inputs):
+    options = f"{strict}|{openapi_version}|{formatter}|{root}"
+    if not show_diff and write.up_to_date(out, files, options):
         # Same inputs, same capgen, output intact: nothing to compile, nothing to write.
         if not quiet:
             click.echo(f"capgen: {out} is up to date", err=True)
@@ -155,7 +155,11 @@ def generate(
     if compilation.diagnostics.has_errors():
         click.echo("capgen: nothing was written", err=True)
         sys.exit(EXIT_INVALID)
-    result = write.plan(out, compilation.files, compilation.preformatted, formatter, inputs)
+    imports = compilation.imports
+    inputs = write.fingerprint(files, options, imports)
+    result = write.plan(
+        out, compilation.files, compilation.preformatted, formatter, inputs, imports
+    )
     if result.foreign and not force and not (check or show_diff):
         click.echo(
             f"capgen: these files in {out} were not written by capgen and would be overwritten; "

@@ -15,7 +15,6 @@ PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}|\{([^{}]+)\}")
 TEMPLATE_VAR = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 INPUT_PREFIXES = ("rest", "tools", "mcp")
 TYPES = ("string", "number", "integer", "boolean", "array", "object")
-METHODS_WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class BuildAbort(Exception):
@@ -62,6 +61,7 @@ class ConsumedApi:
     ops: list[ConsumedOp] = field(default_factory=list)
     ir_upstream: ir.Upstream | None = None
     shared_params: list[ConsumedParam] = field(default_factory=list)
+    reporter: Reporter | None = None  # the file this entry was read from (imports)
 
 
 def schema_of(declared: dict[str, Any]) -> dict[str, Any]:

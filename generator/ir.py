@@ -10,7 +10,7 @@ bound to the parameters of one upstream operation, whose answer is shaped by an 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Location = Literal["path", "query", "header", "cookie", "body"]
@@ -324,4 +324,4 @@ class Capability:
     upstreams: tuple[Upstream, ...]
     rest_adapters: tuple[RestAdapter, ...]
     mcp_adapters: tuple[McpAdapter, ...]
-    notes: tuple[str, ...] = field(default=())
+    imports: tuple[str, ...] = ()  # files read through `import`, as displayed

@@ -50,7 +50,15 @@ def shape_of(
         if isinstance(value, str) and value.startswith("$"):
             steps = _steps(value, (*path, "value"), resolver)
             return (ir.Whole() if not steps else ir.Pick(steps)), schema or None
-        return ir.Static(resolver.value(value, (*path, "value"), None)), schema or None
+        static = resolver.value(value, (*path, "value"), None)
+        if _reads_settings(static):
+            resolver.report.error(
+                (*path, "value"),
+                "a static output value may not use a bound variable (it would reveal a "
+                "setting or secret to the caller)",
+            )
+            raise BuildAbort
+        return ir.Static(static), schema or None
     mapping = output.get("mapping")
     steps: tuple[ir.Step, ...] = ()
     if isinstance(mapping, str):
@@ -90,3 +98,15 @@ def _steps(expression: str, path: DocPath, resolver: InputResolver) -> tuple[ir.
     except JsonPathError as exc:
         resolver.report.error(path, str(exc))
         raise BuildAbort from None
+
+
+def _reads_settings(value: ir.ValueExpr) -> bool:
+    if isinstance(value, ir.FromSetting):
+        return True
+    if isinstance(value, ir.Template):
+        return any(isinstance(part, ir.SettingRef) for part in value.parts)
+    if isinstance(value, ir.ObjectExpr):
+        return any(_reads_settings(item) for _, item in value.items)
+    if isinstance(value, ir.ArrayExpr):
+        return any(_reads_settings(item) for item in value.items)
+    return False

@@ -24,6 +24,12 @@ class Compilation:
     capabilities: list[ir.Capability] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     preformatted: set[str] = field(default_factory=set)  # static, already black-clean
+
+    @property
+    def imports(self) -> list[str]:
+        """Files read through `import` (as displayed), for the up-to-date check."""
+        return sorted({name for capability in self.capabilities for name in capability.imports})
+
     skipped: list[str] = field(default_factory=list)
 
 

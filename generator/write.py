@@ -111,49 +111,49 @@ class Plan:
         return bool(self.added or self.changed or self.removed)
 
     inputs: str = ""
+    imports: list[str] = field(default_factory=list)
 
     def manifest_text(self) -> str:
         entries = {
             path: {"sha256": sha(self.texts[path]), "source": self.sources[path]}
             for path in sorted(self.texts)
         }
-        data = {"generator": "capgen", "inputs": self.inputs, "files": entries}
+        data = {
+            "generator": "capgen",
+            "inputs": self.inputs,
+            "imports": sorted(set(self.imports)),
+            "files": entries,
+        }
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def fingerprint(inputs: Sequence[Path], options: str) -> str:
-    """A hash of everything the output depends on: input files, options, capgen itself."""
+def fingerprint(inputs: Sequence[Path], options: str, imports: Sequence[str] = ()) -> str:
+    """A hash of everything the output depends on: the input files (which, and their bytes),
+    the files they import (as the last run recorded them), the options, and capgen itself."""
     digest = hashlib.sha256(options.encode("utf-8"))
     package = Path(__file__).resolve().parent
     own = sorted(package.glob("*.py")) + sorted(package.glob("schema/*.json"))
     own += sorted(
         p for p in (package.parent / "templates").rglob("*") if "__pycache__" not in p.parts
     )
-    # Import targets live beside a capability or one folder below it (./shared/x.yaml).
-    related = {
-        p
-        for path in inputs
-        for pattern in ("*.y*ml", "*/*.y*ml")
-        for p in path.parent.glob(pattern)
-        if p.suffix in (".yaml", ".yml")
-    }
-    for path in inputs:  # which files were asked for, in order, is part of the fingerprint
-        digest.update(b"input\0" + str(path).encode("utf-8") + b"\0")
-    named = [(str(path), path) for path in sorted(set(inputs) | related)]
+    named = [(f"input:{path}", path) for path in inputs]
+    named += [(f"import:{name}", Path(name)) for name in sorted(set(imports))]
     named += [(str(path.relative_to(package.parent)), path) for path in own]
     for name, path in named:
-        if path.is_file():
-            digest.update(name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+        content = _read(path) if path.is_file() else None
+        digest.update(name.encode("utf-8") + b"\0" + (content or b"(missing)") + b"\0")
     return digest.hexdigest()
 
 
-def up_to_date(out: Path, inputs_fingerprint: str) -> bool:
-    """True when the last run had the same inputs and every file it wrote is intact."""
+def up_to_date(out: Path, inputs: Sequence[Path], options: str) -> bool:
+    """True when the last run had the same inputs (and imports) and every file it wrote is
+    intact, so compiling again would change nothing."""
     try:
         data = json.loads((out / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError):
         return False
-    if data.get("inputs") != inputs_fingerprint:
+    imports = data.get("imports", [])
+    if not isinstance(imports, list) or data.get("inputs") != fingerprint(inputs, options, imports):
         return False
     files = data.get("files", {})
     return all(
@@ -184,6 +184,7 @@ def plan(
     preformatted: Collection[str] = (),
     formatter: str = "auto",
     inputs: str = "",
+    imports: Sequence[str] = (),
 ) -> Plan:
     """Format what needs formatting and compare everything with the tree in ``out``.
 
