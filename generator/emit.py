@@ -210,6 +210,12 @@ def stdio_config(adapter: ir.McpAdapter, capability: ir.Capability, root: str) -
     return json.dumps({"mcpServers": {adapter.namespace: server}}, ensure_ascii=False)
 
 
+def http_config(adapter: ir.McpAdapter) -> str:
+    """A client configuration snippet (JSON) for the streamable HTTP transport."""
+    url = f"http://{adapter.address}:{adapter.port}/mcp"
+    return json.dumps({"mcpServers": {adapter.namespace: {"url": url}}}, ensure_ascii=False)
+
+
 def tool_arguments(tool: ir.Tool) -> str:
     """A tool's arguments for the README: ``**name**`` (required) / ``name``, with types."""
     shown = []
@@ -236,6 +242,7 @@ def emit_capability(
         "root": root,
         "tool_arguments": tool_arguments,
         "stdio_config": lambda adapter: stdio_config(adapter, capability, root),
+        "http_config": http_config,
     }
     files[f"{package}/__init__.py"] = _render("package/__init__.py.j2", **context)
     files[f"{package}/settings.py"] = _render("package/settings.py.j2", **context)

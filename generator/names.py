@@ -24,6 +24,7 @@ RESERVED = frozenset(
         "load_settings",
         "name",
         "path",
+        "path_values",
         "read_inputs",
         "respond",
         "serve",

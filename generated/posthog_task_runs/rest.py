@@ -47,8 +47,8 @@ TASKSRUNSLIST_OUTPUT = rt.Whole()
 
 @blueprint.route("/v1/api/projects/<project_id>/tasks/<task_id>/runs", methods=["GET"])
 def tasksrunslist(project_id: str, task_id: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id}
-    inputs = read_inputs(TASKSRUNSLIST_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id}
+    inputs = read_inputs(TASKSRUNSLIST_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunslist(
         project_id=inputs.get("project-id"),
@@ -69,8 +69,8 @@ TASKSRUNSCREATE_OUTPUT = rt.Whole()
 
 @blueprint.route("/v1/api/projects/<project_id>/tasks/<task_id>/runs", methods=["POST"])
 def tasksrunscreate(project_id: str, task_id: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id}
-    inputs = read_inputs(TASKSRUNSCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id}
+    inputs = read_inputs(TASKSRUNSCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunscreate(
         project_id=inputs.get("project-id"),
@@ -90,8 +90,8 @@ TASKSRUNSRETRIEVE_OUTPUT = rt.Whole()
 
 @blueprint.route("/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>", methods=["GET"])
 def tasksrunsretrieve(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSRETRIEVE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSRETRIEVE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsretrieve(
         project_id=inputs.get("project-id"),
@@ -112,8 +112,8 @@ TASKSRUNSPARTIALUPDATE_OUTPUT = rt.Whole()
 
 @blueprint.route("/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>", methods=["PATCH"])
 def tasksrunspartialupdate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSPARTIALUPDATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSPARTIALUPDATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunspartialupdate(
         project_id=inputs.get("project-id"),
@@ -137,8 +137,8 @@ TASKSRUNSAPPENDLOGCREATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/append-log", methods=["POST"]
 )
 def tasksrunsappendlogcreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSAPPENDLOGCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSAPPENDLOGCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsappendlogcreate(
         project_id=inputs.get("project-id"),
@@ -162,8 +162,8 @@ TASKSRUNSARTIFACTSCREATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/artifacts", methods=["POST"]
 )
 def tasksrunsartifactscreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSARTIFACTSCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSARTIFACTSCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsartifactscreate(
         project_id=inputs.get("project-id"),
@@ -187,8 +187,8 @@ TASKSRUNSARTIFACTSDOWNLOADCREATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/artifacts/download", methods=["POST"]
 )
 def tasksrunsartifactsdownloadcreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSARTIFACTSDOWNLOADCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSARTIFACTSDOWNLOADCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsartifactsdownloadcreate(
         project_id=inputs.get("project-id"),
@@ -213,8 +213,8 @@ TASKSRUNSARTIFACTSFINALIZEUPLOADCREATE_OUTPUT = rt.Whole()
     methods=["POST"],
 )
 def tasksrunsartifactsfinalizeuploadcreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSARTIFACTSFINALIZEUPLOADCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSARTIFACTSFINALIZEUPLOADCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsartifactsfinalizeuploadcreate(
         project_id=inputs.get("project-id"),
@@ -239,8 +239,8 @@ TASKSRUNSARTIFACTSPREPAREUPLOADCREATE_OUTPUT = rt.Whole()
     methods=["POST"],
 )
 def tasksrunsartifactsprepareuploadcreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSARTIFACTSPREPAREUPLOADCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSARTIFACTSPREPAREUPLOADCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsartifactsprepareuploadcreate(
         project_id=inputs.get("project-id"),
@@ -264,8 +264,8 @@ TASKSRUNSARTIFACTSPRESIGNCREATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/artifacts/presign", methods=["POST"]
 )
 def tasksrunsartifactspresigncreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSARTIFACTSPRESIGNCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSARTIFACTSPRESIGNCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsartifactspresigncreate(
         project_id=inputs.get("project-id"),
@@ -289,8 +289,8 @@ TASKSRUNSCOMMANDCREATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/command", methods=["POST"]
 )
 def tasksrunscommandcreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSCOMMANDCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSCOMMANDCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunscommandcreate(
         project_id=inputs.get("project-id"),
@@ -313,8 +313,8 @@ TASKSRUNSCONNECTIONTOKENRETRIEVE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/connection-token", methods=["GET"]
 )
 def tasksrunsconnectiontokenretrieve(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSCONNECTIONTOKENRETRIEVE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSCONNECTIONTOKENRETRIEVE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsconnectiontokenretrieve(
         project_id=inputs.get("project-id"),
@@ -334,8 +334,8 @@ TASKSRUNSLOGSRETRIEVE_OUTPUT = rt.Whole()
 
 @blueprint.route("/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/logs", methods=["GET"])
 def tasksrunslogsretrieve(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSLOGSRETRIEVE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSLOGSRETRIEVE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunslogsretrieve(
         project_id=inputs.get("project-id"),
@@ -358,8 +358,8 @@ TASKSRUNSRELAYMESSAGECREATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/relay-message", methods=["POST"]
 )
 def tasksrunsrelaymessagecreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSRELAYMESSAGECREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSRELAYMESSAGECREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsrelaymessagecreate(
         project_id=inputs.get("project-id"),
@@ -382,8 +382,8 @@ TASKSRUNSRESUMEINCLOUDCREATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/resume-in-cloud", methods=["POST"]
 )
 def tasksrunsresumeincloudcreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSRESUMEINCLOUDCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSRESUMEINCLOUDCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsresumeincloudcreate(
         project_id=inputs.get("project-id"),
@@ -410,8 +410,8 @@ TASKSRUNSSESSIONLOGSRETRIEVE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/session-logs", methods=["GET"]
 )
 def tasksrunssessionlogsretrieve(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSSESSIONLOGSRETRIEVE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSSESSIONLOGSRETRIEVE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunssessionlogsretrieve(
         project_id=inputs.get("project-id"),
@@ -439,8 +439,8 @@ TASKSRUNSSETOUTPUTPARTIALUPDATE_OUTPUT = rt.Whole()
     "/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/set-output", methods=["PATCH"]
 )
 def tasksrunssetoutputpartialupdate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSSETOUTPUTPARTIALUPDATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSSETOUTPUTPARTIALUPDATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunssetoutputpartialupdate(
         project_id=inputs.get("project-id"),
@@ -462,8 +462,8 @@ TASKSRUNSSTARTCREATE_OUTPUT = rt.Whole()
 
 @blueprint.route("/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/start", methods=["POST"])
 def tasksrunsstartcreate(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSSTARTCREATE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSSTARTCREATE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsstartcreate(
         project_id=inputs.get("project-id"),
@@ -484,8 +484,8 @@ TASKSRUNSSTREAMRETRIEVE_OUTPUT = rt.Whole()
 
 @blueprint.route("/v1/api/projects/<project_id>/tasks/<task_id>/runs/<id_>/stream", methods=["GET"])
 def tasksrunsstreamretrieve(project_id: str, task_id: str, id_: str) -> Response:
-    path = {"project-id": project_id, "task-id": task_id, "id": id_}
-    inputs = read_inputs(TASKSRUNSSTREAMRETRIEVE_INPUTS, path)
+    path_values = {"project-id": project_id, "task-id": task_id, "id": id_}
+    inputs = read_inputs(TASKSRUNSSTREAMRETRIEVE_INPUTS, path_values)
     client = upstream_client()
     answer = client.tasksrunsstreamretrieve(
         project_id=inputs.get("project-id"),
