@@ -117,7 +117,3 @@ class Reporter:
     def _add(self, severity: Severity, path: DocPath, message: str) -> None:
         line, column = self.position(path)
         self.sink.add(Diagnostic(self.file, line, column, severity, message, tuple(path)))
-
-
-class CompileError(Exception):
-    """Raised by the pipeline when a run has errors; the diagnostics carry the details."""

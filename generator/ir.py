@@ -96,7 +96,7 @@ class Setting:
 
     attr: str
     env_name: str
-    kind: Literal["base_url", "secret", "variable"]
+    kind: Literal["base_url", "secret"]
     default: str | None
     description: str
 

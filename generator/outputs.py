@@ -29,19 +29,19 @@ def output_shape(
         return ir.Whole(), None
     if len(valid) == 1:
         i, only = valid[0]
-        return shape_of(only, (*path, i), resolver, relative=False)
+        return shape_of(only, (*path, i), resolver)
     items: list[tuple[str, ir.OutputShape]] = []
     properties: dict[str, Any] = {}
     for i, output in valid:
         name = str(output.get("name") or f"value{i}")
-        shape, schema = shape_of(output, (*path, i), resolver, relative=False)
+        shape, schema = shape_of(output, (*path, i), resolver)
         items.append((name, shape))
         properties[name] = schema or {}
     return ir.Fields(tuple(items)), {"type": "object", "properties": properties}
 
 
 def shape_of(
-    output: dict[str, Any], path: DocPath, resolver: InputResolver, *, relative: bool
+    output: dict[str, Any], path: DocPath, resolver: InputResolver
 ) -> tuple[ir.OutputShape, dict[str, Any] | None]:
     kind = output.get("type") if output.get("type") in TYPES else None
     schema: dict[str, Any] = {"type": kind} if kind else {}
@@ -65,9 +65,7 @@ def shape_of(
         steps = _steps(mapping, (*path, "mapping"), resolver)
     properties = output.get("properties")
     if kind == "array" and isinstance(output.get("items"), dict):
-        item_shape, item_schema = shape_of(
-            output["items"], (*path, "items"), resolver, relative=True
-        )
+        item_shape, item_schema = shape_of(output["items"], (*path, "items"), resolver)
         schema["items"] = item_schema or {}
         return ir.Each(steps, item_shape), schema
     if isinstance(properties, dict) and properties:
@@ -76,9 +74,7 @@ def shape_of(
         for key, sub in properties.items():
             if not isinstance(sub, dict):
                 continue
-            sub_shape, sub_schema = shape_of(
-                sub, (*path, "properties", key), resolver, relative=relative
-            )
+            sub_shape, sub_schema = shape_of(sub, (*path, "properties", key), resolver)
             fields.append((str(key), sub_shape))
             props_schema[str(key)] = sub_schema or {}
         schema = {"type": "object", "properties": props_schema}

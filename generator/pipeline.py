@@ -30,8 +30,6 @@ class Compilation:
         """Files read through `import` (as displayed), for the up-to-date check."""
         return sorted({name for capability in self.capabilities for name in capability.imports})
 
-    skipped: list[str] = field(default_factory=list)
-
 
 def display_name(path: Path) -> str:
     try:
@@ -82,7 +80,6 @@ def compile_paths(
     for path in paths:
         capability = compile_file(path, result.diagnostics, strict=strict)
         if capability == "skip":
-            result.skipped.append(str(path))
             continue
         if capability is None or isinstance(capability, str):
             continue

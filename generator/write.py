@@ -1,6 +1,6 @@
 """Stage 5 — write: format, compare, and replace files atomically; or report drift.
 
-* Python files are formatted with black.  A manifest (``.capgen-manifest.json``) records, per
+* Python files are formatted in black's style (``ruff format``, or black itself).  A manifest (``.capgen-manifest.json``) records, per
   file the generator owns, the hash of the unformatted text and of the written bytes; when both
   still match, the file on disk is reused and black is not run again.
 * Files are replaced atomically (temporary file + ``os.replace``); unchanged files are not

@@ -72,3 +72,11 @@ def load(generated_tree: Path):  # type: ignore[no-untyped-def]
         return load_module(generated_tree, dotted)
 
     return _load
+
+
+@pytest.fixture()
+def upstream(httpserver):  # type: ignore[no-untyped-def]
+    """A recording upstream on pytest-httpserver (``tests.helpers_upstream.Recorder``)."""
+    from tests.helpers_upstream import Recorder
+
+    return Recorder(httpserver)

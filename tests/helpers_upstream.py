@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
+import yaml
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -143,3 +145,9 @@ def annotations_of(tool: Any) -> dict[str, Any] | None:
 
 def schema_of(tool: Any) -> dict[str, Any]:
     return dict(tool.input_schema)
+
+
+def fixture_yaml(name: str) -> dict[str, Any]:
+    """One of our fixture capabilities, parsed."""
+    path = Path(__file__).resolve().parent / "fixtures" / f"{name}.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -16,11 +16,10 @@ from urllib.parse import parse_qs
 
 import jsonschema
 import pytest
-import yaml
 
 from tests.helpers_upstream import (
-    Recorder,
     annotations_of,
+    fixture_yaml,
     mcp_call,
     mcp_instructions,
     mcp_list,
@@ -30,15 +29,6 @@ from tests.helpers_upstream import (
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = Path("/tmp/capgen_pwned")
-
-
-def fixture_yaml(name: str) -> dict[str, Any]:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
-
-
-@pytest.fixture()
-def upstream(httpserver) -> Recorder:  # type: ignore[no-untyped-def]
-    return Recorder(httpserver)
 
 
 @pytest.fixture()

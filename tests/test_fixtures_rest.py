@@ -17,9 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-import yaml
 
-from tests.helpers_upstream import Recorder
+from tests.helpers_upstream import fixture_yaml
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MARKER = Path("/tmp/capgen_pwned")
@@ -27,15 +26,6 @@ MARKER = Path("/tmp/capgen_pwned")
 # The marker must not exist before the tree is generated (the session fixture runs later).
 if MARKER.exists():
     MARKER.unlink()
-
-
-def fixture_yaml(name: str) -> dict[str, Any]:
-    return yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
-
-
-@pytest.fixture()
-def upstream(httpserver) -> Recorder:  # type: ignore[no-untyped-def]
-    return Recorder(httpserver)
 
 
 @pytest.fixture()

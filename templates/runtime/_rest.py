@@ -181,7 +181,7 @@ def relay(
         headers["Content-Type"] = request.content_type
     pairs = [(k, v) for k, v in request.args.items(multi=True) if k not in query]
     pairs.extend(query.items())
-    answer = connection.relay(request.method, "/" + sub_path(path), pairs, headers, body)
+    answer = connection.exchange(request.method, "/" + sub_path(path), pairs, headers, body)
     return Result(answer.status, raw=answer)
 
 
@@ -223,8 +223,9 @@ def _handle_http(exc: HTTPException) -> Response:
         413: "the request body is too large",
     }.get(status, exc.name)
     response = problem_response(status, exc.name, detail)
-    if status == 405 and exc.get_response().headers.get("Allow"):
-        response.headers["Allow"] = exc.get_response().headers["Allow"]
+    allow = exc.get_response().headers.get("Allow") if status == 405 else None
+    if allow:
+        response.headers["Allow"] = allow
     return response
 
 

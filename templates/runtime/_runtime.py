@@ -269,17 +269,6 @@ class Connection:
             request_headers["Content-Type"] = f"{media_type}; charset=utf-8"
         return self.exchange(method, path, params, request_headers, body)
 
-    def relay(
-        self,
-        method: str,
-        path: str,
-        query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str],
-        body: bytes | None,
-    ) -> UpstreamResponse:
-        """Send a request as the caller made it (``forward``), with this upstream's credentials."""
-        return self.exchange(method, path, query, headers, body)
-
     def exchange(
         self,
         method: str,
@@ -288,7 +277,11 @@ class Connection:
         request_headers: Mapping[str, str],
         body: bytes | None,
     ) -> UpstreamResponse:
-        """Add the credentials, send, and map transport failures to ``UpstreamFailure``."""
+        """Add the credentials, send, and map transport failures to ``UpstreamFailure``.
+
+        ``send`` builds typed requests through it; ``forward`` routes call it directly with the
+        caller's request as it came.
+        """
         if not self.base_url:
             raise UpstreamFailure(
                 503, "Upstream not configured", f"the base URL of {self.name} is not configured"
@@ -364,10 +357,7 @@ class Whole:
 
 @dataclass(frozen=True)
 class Raw:
-    """The upstream body passes through untouched, with its content type."""
-
-    def apply(self, document: Any, inputs: Mapping[str, Any]) -> Any:
-        return document
+    """The upstream body passes through untouched, with its content type (see ``shape``)."""
 
 
 @dataclass(frozen=True)
